@@ -1,0 +1,22 @@
+# CUDA is optional: compiled whenever nvcc is found, unless FA_ONNX_CUDA=OFF.
+# FA_ONNX_CUDA_ARCHS lists the targets of the portable kernel; the Hopper kernel is always sm_90a.
+option(FA_ONNX_CUDA "Build the CUDA kernels when nvcc is available" ON)
+set(FA_ONNX_WITH_CUDA OFF)
+if(FA_ONNX_CUDA)
+  include(CheckLanguage)
+  if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
+    set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+  endif()
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES OFF)  # per-target flags below decide
+    endif()
+    enable_language(CUDA)
+    find_package(CUDAToolkit REQUIRED)
+    set(FA_ONNX_WITH_CUDA ON)
+    message(STATUS "CUDA: ${CMAKE_CUDA_COMPILER} (${CMAKE_CUDA_COMPILER_VERSION})")
+  else()
+    message(STATUS "CUDA: nvcc not found, building the CPU provider only")
+  endif()
+endif()

@@ -86,4 +86,21 @@ struct AttentionParams {
   int group_size() const { return heads_q / heads_kv; }
 };
 
+// Writing new keys/values into a KV cache (FlashAttentionKVCache) before attending: token t of
+// sequence b goes to cache position cache_seqlens[b] + t (paged: through block_table).
+struct KVAppendParams {
+  DType dtype = DType::kFloat32;
+  int batch = 0;
+  int heads_kv = 0;
+  int new_tokens = 0;
+  int head_dim = 0;
+  int head_dim_v = 0;
+  TensorView k_new, v_new;
+  MutableTensorView k_cache, v_cache;  // paged: batch_stride addresses blocks, seq_stride rows
+  const int32_t* cache_seqlens = nullptr;
+  const int32_t* block_table = nullptr;
+  int64_t block_table_batch_stride = 0;
+  int block_size = 0;
+};
+
 }  // namespace fa_onnx

@@ -8,5 +8,6 @@ export default defineConfig({
     hookTimeout: 300_000,
     // Native sessions and large kernels: keep two workers (CI has 2 cores).
     maxWorkers: 2,
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });

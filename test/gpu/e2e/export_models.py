@@ -1,0 +1,43 @@
+"""Exports the real-size models of the end-to-end CUDA comparison, on the GPU machine.
+
+Random weights from transformers configs (nothing is downloaded), fp16, the TorchScript exporter at
+opset 17 with eager attention (the ts17_eager form of models/README.md), dynamic batch and sequence.
+  encoder: BERT-base shape, 12 layers, hidden 768, 12 heads, positions up to 2048
+  decoder: a Llama-style GQA decoder, 8 layers, hidden 2048, 16 query heads, 4 key/value heads
+usage: python3 export_models.py OUT_DIR
+"""
+import os
+import sys
+
+import torch
+from transformers import BertConfig, BertModel, LlamaConfig, LlamaForCausalLM
+
+
+def export(model, names, dynamic, path, seq):
+    model = model.half().cuda().eval()
+    ids = torch.randint(0, 1000, (1, seq), device="cuda")
+    mask = torch.ones(1, seq, dtype=torch.int64, device="cuda")
+    with torch.no_grad():
+        torch.onnx.export(model, (ids, mask), path, input_names=names, output_names=["out"],
+                          dynamic_axes=dynamic, opset_version=17, dynamo=False)
+    print("exported", path, os.path.getsize(path) // 2**20, "MiB")
+
+
+def main(out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    torch.manual_seed(0)
+    dyn = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
+           "out": {0: "batch", 1: "seq"}}
+    bert = BertModel(BertConfig(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                                intermediate_size=3072, max_position_embeddings=2048,
+                                attn_implementation="eager"), add_pooling_layer=False)
+    export(bert, ["input_ids", "attention_mask"], dyn, f"{out_dir}/encoder.onnx", 128)
+    llama = LlamaForCausalLM(LlamaConfig(hidden_size=2048, num_hidden_layers=8, num_attention_heads=16,
+                                         num_key_value_heads=4, intermediate_size=5632, vocab_size=32000,
+                                         max_position_embeddings=4096, use_cache=False,
+                                         attn_implementation="eager"))
+    export(llama, ["input_ids", "attention_mask"], dyn, f"{out_dir}/decoder.onnx", 128)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

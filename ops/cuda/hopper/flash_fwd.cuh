@@ -1,0 +1,356 @@
+// The Hopper forward kernel: one persistent CTA per SM, three warpgroups.
+//   warpgroup 0: producer. One thread issues TMA loads of Q (once per tile) and of K/V blocks into a
+//                kStages-deep ring of shared-memory slots; mbarriers say when a slot is full/empty.
+//   warpgroups 1, 2: consumers. Each owns 64 of the tile's 128 query rows: S = Q·Kᵀ by wgmma from
+//                shared memory, online softmax in registers (exp2, scale folded into one FMA), then
+//                O += P·V by wgmma with P straight from registers. The next block's Q·Kᵀ is issued
+//                before this block's P·V, so softmax runs while the tensor cores work.
+// Tiles are (batch, head, 128-row query block); causal and windowed tiles run longest first.
+#pragma once
+
+#include <cuda.h>
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cstdint>
+
+#include "primitives.cuh"
+
+namespace fa_onnx::cuda::hopper {
+
+struct FwdArgs {
+  int batch, heads_q, heads_kv, group;
+  int seqlen_q, seqlen_k;
+  int num_m_blocks, num_tiles;
+  bool longest_first;
+  float scale_log2;                     // scale · log2(e)
+  float softcap_in, softcap_out;        // softcap: s ← tanh(s·in)·out, out = softcap·log2(e)
+  int window_left, window_right, diag;  // diag: pos_q(i) - i (Sk - Sq when bottom-right)
+  const int32_t* key_lengths;
+  void* o;
+  int64_t o_batch_stride, o_seq_stride, o_head_stride;
+  float* lse;
+  int64_t lse_batch_stride, lse_head_stride, lse_seq_stride;
+};
+
+template <int kD_, int kBlockN_, int kStages_>
+struct FwdShape {
+  static constexpr int kD = kD_;
+  static constexpr int kBlockN = kBlockN_;
+  static constexpr int kStages = kStages_;
+  static constexpr int kBlockM = 128;  // two consumer warpgroups of 64 rows
+  static constexpr int kThreads = 384;
+  static constexpr int kColBlocks = kD / 64;  // 128-byte swizzled column blocks of 64 elements
+  static constexpr int kQBytes = kBlockM * kD * 2;
+  static constexpr int kKVBytes = kBlockN * kD * 2;
+  static constexpr int kQOffset = 0;
+  static constexpr int kKOffset = kQOffset + kQBytes;
+  static constexpr int kVOffset = kKOffset + kStages * kKVBytes;
+  static constexpr int kBarOffset = kVOffset + kStages * kKVBytes;
+  static constexpr int kSmemBytes = kBarOffset + 8 * (2 + 3 * kStages) + 1024;  // + alignment slack
+  static_assert(kD % 64 == 0, "head dim must be a multiple of 64");
+  static_assert(kBlockN % 16 == 0, "key block must be a multiple of 16");
+};
+
+struct Tile {
+  int b, h, m_block, n_begin, n_end, seqlen_k;
+};
+
+__device__ inline int FloorDiv(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+template <int kBlockM, int kBlockN>
+__device__ inline Tile DecodeTile(const FwdArgs& a, int t) {
+  Tile tile;
+  int m = t % a.num_m_blocks;
+  const int bh = t / a.num_m_blocks;
+  if (a.longest_first) m = a.num_m_blocks - 1 - m;
+  tile.m_block = m;
+  tile.b = bh / a.heads_q;
+  tile.h = bh % a.heads_q;
+  int sk = a.seqlen_k;
+  if (a.key_lengths != nullptr) sk = max(0, min(sk, a.key_lengths[tile.b]));
+  tile.seqlen_k = sk;
+  int n_end = (sk + kBlockN - 1) / kBlockN;
+  int n_begin = 0;
+  const int first_row = m * kBlockM;
+  const int last_row = min(first_row + kBlockM, a.seqlen_q) - 1;
+  if (a.window_right >= 0) n_end = min(n_end, FloorDiv(last_row + a.diag + a.window_right, kBlockN) + 1);
+  if (a.window_left >= 0) n_begin = max(0, FloorDiv(first_row + a.diag - a.window_left, kBlockN));
+  tile.n_begin = n_begin;
+  tile.n_end = n_end;
+  return tile;
+}
+
+template <typename T, typename Shape>
+__global__ void __launch_bounds__(Shape::kThreads, 1)
+    FlashFwdHopper(const __grid_constant__ CUtensorMap tma_q, const __grid_constant__ CUtensorMap tma_k,
+                   const __grid_constant__ CUtensorMap tma_v, const FwdArgs args) {
+  constexpr int kD = Shape::kD, kBlockM = Shape::kBlockM, kBlockN = Shape::kBlockN;
+  constexpr int kStages = Shape::kStages, kColBlocks = Shape::kColBlocks;
+  constexpr int kConsumerWarps = 8;
+
+  extern __shared__ __align__(1024) uint8_t smem_raw[];
+  // 128-byte swizzle repeats every 1024 bytes: tiles must start on such a boundary.
+  uint8_t* smem = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
+  uint8_t* s_q = smem + Shape::kQOffset;
+  uint8_t* s_k = smem + Shape::kKOffset;
+  uint8_t* s_v = smem + Shape::kVOffset;
+  uint64_t* bars = reinterpret_cast<uint64_t*>(smem + Shape::kBarOffset);
+  uint64_t* q_full = bars + 0;
+  uint64_t* q_empty = bars + 1;
+  uint64_t* k_full = bars + 2;
+  uint64_t* v_full = k_full + kStages;
+  uint64_t* kv_empty = v_full + kStages;
+
+  const int warp = threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  const int warpgroup = warp / 4;
+
+  if (threadIdx.x == 0) {
+    BarrierInit(q_full, 1);
+    BarrierInit(q_empty, kConsumerWarps);
+    for (int s = 0; s < kStages; ++s) {
+      BarrierInit(&k_full[s], 1);
+      BarrierInit(&v_full[s], 1);
+      BarrierInit(&kv_empty[s], kConsumerWarps);
+    }
+    BarrierInitFence();
+  }
+  __syncthreads();
+
+  if (warpgroup == 0) {
+    // ---------------- producer ----------------
+    RegistersRelease<24>();
+    if (warp != 0 || !ElectOne()) return;
+    TmaPrefetchDescriptor(&tma_q);
+    TmaPrefetchDescriptor(&tma_k);
+    TmaPrefetchDescriptor(&tma_v);
+    int q_iter = 0, kv_iter = 0;
+    for (int t = blockIdx.x; t < args.num_tiles; t += gridDim.x) {
+      const Tile tile = DecodeTile<kBlockM, kBlockN>(args, t);
+      if (tile.n_begin >= tile.n_end) continue;
+      const int hk = tile.h / args.group;
+      BarrierWait(q_empty, (q_iter & 1) ^ 1);
+      BarrierArriveExpectTx(q_full, Shape::kQBytes);
+#pragma unroll
+      for (int cb = 0; cb < kColBlocks; ++cb)
+        TmaLoad4D(s_q + cb * kBlockM * 128, &tma_q, q_full, cb * 64, tile.m_block * kBlockM, tile.h, tile.b);
+      for (int n = tile.n_end - 1; n >= tile.n_begin; --n, ++kv_iter) {
+        const int stage = kv_iter % kStages;
+        BarrierWait(&kv_empty[stage], ((kv_iter / kStages) & 1) ^ 1);
+        BarrierArriveExpectTx(&k_full[stage], Shape::kKVBytes);
+#pragma unroll
+        for (int cb = 0; cb < kColBlocks; ++cb)
+          TmaLoad4D(s_k + stage * Shape::kKVBytes + cb * kBlockN * 128, &tma_k, &k_full[stage], cb * 64,
+                    n * kBlockN, hk, tile.b);
+        BarrierArriveExpectTx(&v_full[stage], Shape::kKVBytes);
+#pragma unroll
+        for (int cb = 0; cb < kColBlocks; ++cb)
+          TmaLoad4D(s_v + stage * Shape::kKVBytes + cb * kBlockN * 128, &tma_v, &v_full[stage], cb * 64,
+                    n * kBlockN, hk, tile.b);
+      }
+      ++q_iter;
+    }
+    return;
+  }
+
+  // ---------------- consumers ----------------
+  RegistersClaim<240>();
+  const int wg = warpgroup - 1;              // which 64-row half of the tile
+  const int warp_in_wg = warp % 4;
+  const int row_in_wg = warp_in_wg * 16 + lane / 4;  // this thread's rows: row_in_wg and row_in_wg + 8
+  const int col_in_chunk = (lane % 4) * 2;           // and columns c·8 + col_in_chunk + {0, 1}
+  constexpr int kSRegs = kBlockN / 2;
+  constexpr int kORegs = kD / 2;
+  constexpr float kRescaleThreshold = 8.0f;  // log2 units: partial sums may grow by up to 2^8
+  const bool softcap = args.softcap_in > 0.f;
+  const float mult = softcap ? 1.f : args.scale_log2;
+
+  int q_iter = 0, kv_iter = 0;
+  for (int t = blockIdx.x; t < args.num_tiles; t += gridDim.x) {
+    const Tile tile = DecodeTile<kBlockM, kBlockN>(args, t);
+    const int row0 = tile.m_block * kBlockM + wg * 64;  // first query row of this warpgroup
+    float o[kORegs];
+#pragma unroll
+    for (int i = 0; i < kORegs; ++i) o[i] = 0.f;
+    float m_run[2] = {-INFINITY, -INFINITY};
+    float l_run[2] = {0.f, 0.f};
+
+    if (tile.n_begin < tile.n_end) {
+      BarrierWait(q_full, q_iter & 1);
+      const uint8_t* q_base = s_q + wg * 64 * 128;
+      float s[kSRegs];
+      uint32_t p[kBlockN / 16][4];
+
+      // S = Q·Kᵀ for the block in `stage`, issued asynchronously (caller waits).
+      auto issue_qk = [&](int stage) {
+        const uint8_t* k_base = s_k + stage * Shape::kKVBytes;
+        WgmmaFence();
+#pragma unroll
+        for (int kk = 0; kk < kD / 16; ++kk) {
+          const int cb = kk / 4, within = (kk % 4) * 32;
+          const uint64_t da = SmemDescriptor(q_base + cb * kBlockM * 128 + within, 16, 1024);
+          const uint64_t db = SmemDescriptor(k_base + cb * kBlockN * 128 + within, 16, 1024);
+          Wgmma<kBlockN, T>::ss(s, da, db, kk > 0 ? 1 : 0);
+        }
+        WgmmaCommit();
+      };
+      // O += P·V for the block in `stage` (P from registers, V rows are the reduction axis).
+      auto issue_pv = [&](int stage) {
+        const uint8_t* v_base = s_v + stage * Shape::kKVBytes;
+        WgmmaFence();
+#pragma unroll
+        for (int kk = 0; kk < kBlockN / 16; ++kk) {
+          const uint64_t db = SmemDescriptor(v_base + kk * 16 * 128, kBlockN * 128, 1024);
+          Wgmma<kD, T>::rs(o, p[kk], db, 1);
+        }
+        WgmmaCommit();
+      };
+      // Softcap and masking of S for key block n, then the online-softmax update (S becomes P in
+      // fp32). Returns, per row, the factor the output accumulator must be multiplied by (1 when the
+      // running max did not move by more than the threshold, which skips most rescaling).
+      auto softmax = [&](int n, float (&scale_o)[2]) {
+        if (softcap) {
+#pragma unroll
+          for (int i = 0; i < kSRegs; ++i) s[i] = tanhf(s[i] * args.softcap_in) * args.softcap_out;
+        }
+        const int col0 = n * kBlockN;
+        const bool need_mask =
+            col0 + kBlockN > tile.seqlen_k ||
+            (args.window_right >= 0 && col0 + kBlockN - 1 > row0 + args.diag + args.window_right) ||
+            (args.window_left >= 0 && col0 < row0 + 63 + args.diag - args.window_left);
+        if (need_mask) {
+#pragma unroll
+          for (int i = 0; i < kSRegs; ++i) {
+            const int r = row0 + row_in_wg + ((i % 4) >= 2 ? 8 : 0);
+            const int j = col0 + (i / 4) * 8 + col_in_chunk + (i % 2);
+            const int pos = r + args.diag;
+            bool ok = j < tile.seqlen_k;
+            if (args.window_right >= 0) ok = ok && j <= pos + args.window_right;
+            if (args.window_left >= 0) ok = ok && j >= pos - args.window_left;
+            if (!ok) s[i] = -INFINITY;
+          }
+        }
+        float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+        for (int i = 0; i < kSRegs; ++i) mx[(i % 4) / 2] = fmaxf(mx[(i % 4) / 2], s[i]);
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+          mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffff, mx[r], 1));
+          mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffff, mx[r], 2));
+          const float m_new = mx[r] * mult;
+          scale_o[r] = 1.f;
+          if (m_new > m_run[r] + kRescaleThreshold) {
+            scale_o[r] = Exp2(m_run[r] - m_new);  // 0 on the first block (m_run = -inf)
+            m_run[r] = m_new;
+            l_run[r] *= scale_o[r];
+          }
+        }
+        const float base[2] = {m_run[0] == -INFINITY ? 0.f : m_run[0], m_run[1] == -INFINITY ? 0.f : m_run[1]};
+        float sum[2] = {0.f, 0.f};
+#pragma unroll
+        for (int i = 0; i < kSRegs; ++i) {
+          const int r = (i % 4) / 2;
+          s[i] = Exp2(fmaf(s[i], mult, -base[r]));
+          sum[r] += s[i];
+        }
+        l_run[0] += sum[0];
+        l_run[1] += sum[1];
+      };
+      // P = S as 16-bit A fragments: the accumulator layout of m64nN equals the register-A layout of
+      // m64k16, two 8-column chunks per 16-key step, so no shuffles are needed.
+      auto pack_p = [&]() {
+#pragma unroll
+        for (int kk = 0; kk < kBlockN / 16; ++kk) {
+          const int c0 = 2 * kk * 4, c1 = (2 * kk + 1) * 4;
+          p[kk][0] = PackPair<T>(s[c0 + 0], s[c0 + 1]);
+          p[kk][1] = PackPair<T>(s[c0 + 2], s[c0 + 3]);
+          p[kk][2] = PackPair<T>(s[c1 + 0], s[c1 + 1]);
+          p[kk][3] = PackPair<T>(s[c1 + 2], s[c1 + 3]);
+        }
+      };
+      auto rescale_o = [&](const float (&scale_o)[2]) {
+        const bool any = __any_sync(0xffffffff, scale_o[0] != 1.f || scale_o[1] != 1.f);
+        if (any) {
+#pragma unroll
+          for (int i = 0; i < kORegs; ++i) o[i] *= scale_o[(i % 4) / 2];
+        }
+      };
+      auto release = [&](uint64_t* bar) {
+        __syncwarp();
+        if (lane == 0) BarrierArrive(bar);
+      };
+
+      // First block: Q·Kᵀ, softmax.
+      int n = tile.n_end - 1;
+      int stage = kv_iter % kStages;
+      BarrierWait(&k_full[stage], (kv_iter / kStages) & 1);
+      issue_qk(stage);
+      WgmmaWait<0>();
+      FenceRegisters(s);
+      if (n == tile.n_begin) release(q_empty);
+      {
+        float scale_o[2];
+        softmax(n, scale_o);  // scale_o is 0 or 1 here and O is still zero: nothing to rescale
+        pack_p();
+      }
+      // Steady state: issue the next block's Q·Kᵀ, then this block's P·V; the next block's softmax
+      // runs while P·V occupies the tensor cores.
+      for (; n > tile.n_begin; --n) {
+        const int next_iter = kv_iter + 1;
+        const int next_stage = next_iter % kStages;
+        BarrierWait(&k_full[next_stage], (next_iter / kStages) & 1);
+        issue_qk(next_stage);
+        BarrierWait(&v_full[stage], (kv_iter / kStages) & 1);
+        issue_pv(stage);
+        WgmmaWait<1>();  // the next Q·Kᵀ is done; P·V may still run
+        FenceRegisters(s);
+        if (n - 1 == tile.n_begin) release(q_empty);
+        float scale_o[2];
+        softmax(n - 1, scale_o);
+        WgmmaWait<0>();  // P·V done: O may be rescaled and P overwritten
+        FenceRegisters(o);
+        FenceRegisters(p);
+        release(&kv_empty[stage]);
+        rescale_o(scale_o);
+        pack_p();
+        kv_iter = next_iter;
+        stage = next_stage;
+      }
+      // Last block's P·V.
+      BarrierWait(&v_full[stage], (kv_iter / kStages) & 1);
+      issue_pv(stage);
+      WgmmaWait<0>();
+      FenceRegisters(o);
+      FenceRegisters(p);
+      release(&kv_empty[stage]);
+      ++kv_iter;
+      ++q_iter;
+    }
+
+    // ---------------- epilogue: normalise, write O and the log-sum-exp ----------------
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      l_run[r] += __shfl_xor_sync(0xffffffff, l_run[r], 1);
+      l_run[r] += __shfl_xor_sync(0xffffffff, l_run[r], 2);
+    }
+    const float inv[2] = {l_run[0] > 0.f ? 1.f / l_run[0] : 0.f, l_run[1] > 0.f ? 1.f / l_run[1] : 0.f};
+    T* o_head = static_cast<T*>(args.o) + tile.b * args.o_batch_stride + tile.h * args.o_head_stride;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int row = row0 + row_in_wg + 8 * r;
+      if (row >= args.seqlen_q) continue;
+      T* o_row = o_head + row * args.o_seq_stride;
+#pragma unroll
+      for (int c = 0; c < kD / 8; ++c) {
+        const uint32_t packed = PackPair<T>(o[c * 4 + 2 * r] * inv[r], o[c * 4 + 2 * r + 1] * inv[r]);
+        *reinterpret_cast<uint32_t*>(o_row + c * 8 + col_in_chunk) = packed;
+      }
+      if (args.lse != nullptr && (lane % 4) == 0) {
+        const float lse = l_run[r] > 0.f ? (m_run[r] + __log2f(l_run[r])) * 0.69314718055994531f : -INFINITY;
+        args.lse[tile.b * args.lse_batch_stride + tile.h * args.lse_head_stride + row * args.lse_seq_stride] = lse;
+      }
+    }
+  }
+}
+
+}  // namespace fa_onnx::cuda::hopper

@@ -1,0 +1,186 @@
+// Host side of the Hopper kernel: which params it takes, TMA descriptors, launch.
+#include "hopper_attention.h"
+
+#include <cuda.h>
+#include <cuda_runtime.h>
+#include <cudaTypedefs.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+#include "flash_fwd.cuh"
+
+namespace fa_onnx::cuda::hopper {
+namespace {
+
+bool Aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
+
+// What the kernel can compute at all (the shim in test/gpu/hopper calls Run directly on these).
+std::string KernelLimits(const AttentionParams& p) {
+  if (p.dtype != DType::kFloat16 && p.dtype != DType::kBFloat16) return "Hopper kernel: dtype is not fp16/bf16";
+  if (p.head_dim != p.head_dim_v) return "Hopper kernel: head_dim_v differs from head_dim";
+  if (p.head_dim != 64 && p.head_dim != 128 && p.head_dim != 256) return "Hopper kernel: head dim not 64/128/256";
+  if (p.is_varlen()) return "Hopper kernel: varlen not implemented";
+  if (p.cache_lengths != nullptr || p.block_table != nullptr) return "Hopper kernel: KV cache not implemented";
+  if (p.bias.data != nullptr || p.mask.data != nullptr) return "Hopper kernel: bias/mask not implemented";
+  if (p.alibi_slopes != nullptr) return "Hopper kernel: ALiBi not implemented";
+  if (p.q_descale != nullptr || p.k_descale != nullptr || p.v_descale != nullptr) return "Hopper kernel: FP8 not implemented";
+  if (p.batch < 1 || p.heads_q < 1 || p.heads_kv < 1 || p.heads_q % p.heads_kv != 0) return "Hopper kernel: bad head counts";
+  if (p.seqlen_q < 1 || p.seqlen_k < 1) return "Hopper kernel: empty sequence";
+  const bool may_mask_rows = p.window_left >= 0 || p.window_right >= 0 || p.key_lengths != nullptr;
+  if (p.masked_rows != MaskedRows::kZero && may_mask_rows)
+    return "Hopper kernel: masked_rows other than zero with windows or key lengths";
+  // TMA: 16-byte aligned base addresses and strides (8 elements of 16 bits).
+  if (!Aligned16(p.q.data) || !Aligned16(p.k.data) || !Aligned16(p.v.data) || !Aligned16(p.o.data))
+    return "Hopper kernel: tensor not 16-byte aligned";
+  const int64_t strides[] = {p.q.batch_stride, p.q.seq_stride, p.q.head_stride, p.k.batch_stride,
+                             p.k.seq_stride,   p.k.head_stride, p.v.batch_stride, p.v.seq_stride,
+                             p.v.head_stride,  p.o.seq_stride};
+  for (int64_t s : strides)
+    if (s % 8 != 0) return "Hopper kernel: strides not multiples of 8 elements";
+  if (p.o.batch_stride % 2 != 0 || p.o.head_stride % 2 != 0) return "Hopper kernel: odd output strides";
+  return {};
+}
+
+// Parameter classes switch on here once they pass numerics on the GPU (test/gpu/hopper/run.sh).
+std::string EnabledGate(const AttentionParams& p) {
+  (void)p;
+  if (const char* e = std::getenv("FA_ONNX_HOPPER"); e != nullptr && std::strcmp(e, "0") == 0)
+    return "Hopper kernel disabled by FA_ONNX_HOPPER=0";
+  return "Hopper kernel not enabled yet";
+}
+
+PFN_cuTensorMapEncodeTiled_v12000 EncodeTiled() {
+  static PFN_cuTensorMapEncodeTiled_v12000 fn = nullptr;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    void* ptr = nullptr;
+    cudaDriverEntryPointQueryResult status{};
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &ptr, 12000, cudaEnableDefault, &status) ==
+            cudaSuccess &&
+        status == cudaDriverEntryPointSuccess)
+      fn = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(ptr);
+  });
+  return fn;
+}
+
+// A 4-D map (dim, seq, head, batch) over a strided tensor, read in boxes of 64 × rows × 1 × 1 with
+// 128-byte swizzle (the layout the wgmma descriptors expect).
+std::string MakeMap(CUtensorMap* map, const void* data, DType dtype, int dim, int seq, int heads, int batch,
+                    int64_t seq_stride, int64_t head_stride, int64_t batch_stride, int rows) {
+  auto encode = EncodeTiled();
+  if (encode == nullptr) return "Hopper kernel: cuTensorMapEncodeTiled unavailable";
+  const cuuint64_t dims[4] = {cuuint64_t(dim), cuuint64_t(seq), cuuint64_t(heads), cuuint64_t(batch)};
+  int64_t st[3] = {seq_stride * 2, head_stride * 2, batch_stride * 2};
+  // A dimension of extent 1 is never stepped along; give it a legal stride whatever the view says.
+  const int64_t span = std::max({st[0] * seq, st[1] * heads, int64_t(16)});
+  if (seq == 1) st[0] = span;
+  if (heads == 1) st[1] = span;
+  if (batch == 1) st[2] = span;
+  for (int64_t s : st)
+    if (s <= 0 || s % 16 != 0 || s >= (int64_t(1) << 40)) return "Hopper kernel: stride not usable by TMA";
+  const cuuint64_t strides[3] = {cuuint64_t(st[0]), cuuint64_t(st[1]), cuuint64_t(st[2])};
+  const cuuint32_t box[4] = {64, cuuint32_t(rows), 1, 1};
+  const cuuint32_t elem_strides[4] = {1, 1, 1, 1};
+  const CUtensorMapDataType type =
+      dtype == DType::kBFloat16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+  const CUresult r = encode(map, type, 4, const_cast<void*>(data), dims, strides, box, elem_strides,
+                            CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                            CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS) return "Hopper kernel: cuTensorMapEncodeTiled failed (" + std::to_string(int(r)) + ")";
+  return {};
+}
+
+int SmCount() {
+  int device = 0, count = 0;
+  cudaGetDevice(&device);
+  cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device);
+  return count > 0 ? count : 132;
+}
+
+template <typename T, typename Shape>
+std::string Launch(const AttentionParams& p, cudaStream_t stream) {
+  CUtensorMap tq, tk, tv;
+  std::string err = MakeMap(&tq, p.q.data, p.dtype, p.head_dim, p.seqlen_q, p.heads_q, p.batch, p.q.seq_stride,
+                            p.q.head_stride, p.q.batch_stride, Shape::kBlockM);
+  if (err.empty())
+    err = MakeMap(&tk, p.k.data, p.dtype, p.head_dim, p.seqlen_k, p.heads_kv, p.batch, p.k.seq_stride,
+                  p.k.head_stride, p.k.batch_stride, Shape::kBlockN);
+  if (err.empty())
+    err = MakeMap(&tv, p.v.data, p.dtype, p.head_dim_v, p.seqlen_k, p.heads_kv, p.batch, p.v.seq_stride,
+                  p.v.head_stride, p.v.batch_stride, Shape::kBlockN);
+  if (!err.empty()) return err;
+
+  FwdArgs a{};
+  a.batch = p.batch;
+  a.heads_q = p.heads_q;
+  a.heads_kv = p.heads_kv;
+  a.group = p.heads_q / p.heads_kv;
+  a.seqlen_q = p.seqlen_q;
+  a.seqlen_k = p.seqlen_k;
+  a.num_m_blocks = (p.seqlen_q + Shape::kBlockM - 1) / Shape::kBlockM;
+  a.num_tiles = a.num_m_blocks * p.heads_q * p.batch;
+  a.longest_first = p.window_right >= 0 || p.window_left >= 0;
+  constexpr float kLog2e = 1.4426950408889634f;
+  a.scale_log2 = p.scale * kLog2e;
+  a.softcap_in = p.softcap > 0.f ? p.scale / p.softcap : 0.f;
+  a.softcap_out = p.softcap > 0.f ? p.softcap * kLog2e : 0.f;
+  a.window_left = p.window_left;
+  a.window_right = p.window_right;
+  a.diag = p.bottom_right ? p.seqlen_k - p.seqlen_q : 0;
+  a.key_lengths = p.key_lengths;
+  a.o = p.o.data;
+  a.o_batch_stride = p.o.batch_stride;
+  a.o_seq_stride = p.o.seq_stride;
+  a.o_head_stride = p.o.head_stride;
+  a.lse = p.lse;
+  a.lse_batch_stride = p.lse_batch_stride;
+  a.lse_head_stride = p.lse_head_stride;
+  a.lse_seq_stride = p.lse_seq_stride;
+
+  auto kernel = FlashFwdHopper<T, Shape>;
+  static std::once_flag once;
+  static cudaError_t attr_err = cudaSuccess;
+  std::call_once(once, [&] {
+    attr_err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Shape::kSmemBytes);
+  });
+  if (attr_err != cudaSuccess) return std::string("Hopper kernel: ") + cudaGetErrorString(attr_err);
+  static const int sms = SmCount();
+  const int grid = std::min(a.num_tiles, sms);
+  kernel<<<grid, Shape::kThreads, Shape::kSmemBytes, stream>>>(tq, tk, tv, a);
+  const cudaError_t launch = cudaGetLastError();
+  if (launch != cudaSuccess) return std::string("Hopper kernel launch: ") + cudaGetErrorString(launch);
+  return {};
+}
+
+template <typename T>
+std::string LaunchByDim(const AttentionParams& p, cudaStream_t stream) {
+  switch (p.head_dim) {
+    case 64: return Launch<T, FwdShape<64, 128, 4>>(p, stream);
+    case 128: return Launch<T, FwdShape<128, 128, 2>>(p, stream);
+    case 256: return Launch<T, FwdShape<256, 64, 2>>(p, stream);
+    default: return "Hopper kernel: head dim not 64/128/256";
+  }
+}
+
+}  // namespace
+
+std::string Unsupported(const AttentionParams& params) {
+  std::string why = KernelLimits(params);
+  if (!why.empty()) return why;
+  return EnabledGate(params);
+}
+
+std::string Run(const AttentionParams& params, void* stream, Scratch& scratch) {
+  (void)scratch;
+  std::string why = KernelLimits(params);
+  if (!why.empty()) return why;
+  cudaStream_t s = static_cast<cudaStream_t>(stream);
+  return params.dtype == DType::kBFloat16 ? LaunchByDim<__nv_bfloat16>(params, s) : LaunchByDim<__half>(params, s);
+}
+
+}  // namespace fa_onnx::cuda::hopper

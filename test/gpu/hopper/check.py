@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""Numerics, sanitizer case and benchmark of the Hopper kernel, through the ctypes shim (shim.cu).
+
+  check.py --lib libfahopper.so numerics   every case against a float64 reference (exit 1 on a failure)
+  check.py --lib libfahopper.so sanitize   a few small cases (run under compute-sanitizer)
+  check.py --lib libfahopper.so bench      the anchors.md grid against torch flash and cuDNN SDPA
+"""
+import argparse
+import ctypes
+import math
+import statistics
+import sys
+
+import torch
+import torch.nn.functional as F
+
+DTYPES = {torch.float16: 1, torch.bfloat16: 2}
+
+
+class Kernel:
+    def __init__(self, path):
+        self.lib = ctypes.CDLL(path)
+        f = self.lib.fa_hopper_run
+        f.restype = ctypes.c_int
+        P = ctypes.c_void_p
+        f.argtypes = [ctypes.c_int] * 7 + [P, P, P, P, P, P, P, P, P, P, P, ctypes.c_float, ctypes.c_float,
+                                           ctypes.c_int, ctypes.c_int, ctypes.c_int, P, ctypes.c_char_p, ctypes.c_int]
+        self.err = ctypes.create_string_buffer(512)
+        self.keep = []
+
+    @staticmethod
+    def _strides(t):
+        # t is a [B, S, H, D] view: batch, seq, head strides in elements
+        arr = (ctypes.c_int64 * 3)(t.stride(0), t.stride(1), t.stride(2))
+        return arr
+
+    def prepare(self, q, k, v, o, lse=None, key_lengths=None, scale=None, softcap=0.0, window=(-1, -1),
+                bottom_right=False):
+        """Returns a zero-argument callable that launches on the current stream."""
+        B, Sq, Hq, D = q.shape
+        Sk, Hk = k.shape[1], k.shape[2]
+        scale = scale if scale is not None else 1.0 / math.sqrt(D)
+        qs, ks, vs, os_ = (self._strides(t) for t in (q, k, v, o))
+        ls = (ctypes.c_int64 * 3)(*(lse.stride() if lse is not None else (0, 0, 0)))
+        self.keep.append((qs, ks, vs, os_, ls))
+        stream = torch.cuda.current_stream().cuda_stream
+        args = (DTYPES[q.dtype], B, Hq, Hk, Sq, Sk, D, q.data_ptr(), qs, k.data_ptr(), ks, v.data_ptr(), vs,
+                o.data_ptr(), os_, lse.data_ptr() if lse is not None else None, ls,
+                key_lengths.data_ptr() if key_lengths is not None else None, scale, softcap, window[0], window[1],
+                int(bottom_right), stream, self.err, 512)
+        f = self.lib.fa_hopper_run
+
+        def launch():
+            if f(*args) != 0:
+                raise RuntimeError(self.err.value.decode())
+        return launch
+
+    def gate(self):
+        return self.err.value.decode()
+
+
+def reference(q, k, v, key_lengths, scale, softcap, window, bottom_right):
+    """float64 attention per ops/README.md; fully masked rows give zeros and lse -inf."""
+    B, Sq, Hq, D = q.shape
+    Sk, Hk = k.shape[1], k.shape[2]
+    g = Hq // Hk
+    qd = q.double().permute(0, 2, 1, 3)
+    kd = k.double().permute(0, 2, 1, 3).repeat_interleave(g, dim=1)
+    vd = v.double().permute(0, 2, 1, 3).repeat_interleave(g, dim=1)
+    s = torch.matmul(qd, kd.transpose(-1, -2)) * scale
+    if softcap > 0:
+        s = softcap * torch.tanh(s / softcap)
+    i = torch.arange(Sq, device=q.device).view(Sq, 1)
+    j = torch.arange(Sk, device=q.device).view(1, Sk)
+    pos = i + (Sk - Sq if bottom_right else 0)
+    ok = torch.ones(Sq, Sk, dtype=torch.bool, device=q.device)
+    if window[1] >= 0:
+        ok &= j <= pos + window[1]
+    if window[0] >= 0:
+        ok &= j >= pos - window[0]
+    ok = ok.view(1, 1, Sq, Sk).expand(B, Hq, Sq, Sk)
+    if key_lengths is not None:
+        ok = ok & (j.view(1, 1, 1, Sk) < key_lengths.view(B, 1, 1, 1).long())
+    s = s.masked_fill(~ok, -math.inf)
+    lse = torch.logsumexp(s, dim=-1)
+    p = torch.exp(s - lse.unsqueeze(-1))
+    p = torch.nan_to_num(p, nan=0.0)
+    out = torch.matmul(p, vd)
+    return out.permute(0, 2, 1, 3), lse  # [B, Sq, Hq, D], [B, Hq, Sq]
+
+
+def make_qkv(B, Sq, Sk, Hq, Hk, D, dtype, layout, sets=1):
+    def one(S, H):
+        if layout == "BSHD":
+            return torch.randn(B, S, H, D, device="cuda", dtype=dtype)
+        return torch.randn(B, H, S, D, device="cuda", dtype=dtype).transpose(1, 2)  # BHSD storage
+    return [(one(Sq, Hq), one(Sk, Hk), one(Sk, Hk)) for _ in range(sets)]
+
+
+def numerics_cases():
+    c = []
+    for dtype in (torch.bfloat16, torch.float16):
+        for D in (64, 128, 256):
+            c.append(dict(dtype=dtype, D=D, B=2, Hq=4, Hk=4, Sq=512, Sk=512))
+            c.append(dict(dtype=dtype, D=D, B=2, Hq=4, Hk=4, Sq=640, Sk=640, causal=True))
+    for D in (64, 128, 256):
+        c += [
+            dict(dtype=torch.bfloat16, D=D, B=1, Hq=6, Hk=2, Sq=1000, Sk=777, layout="BHSD"),
+            dict(dtype=torch.bfloat16, D=D, B=2, Hq=4, Hk=1, Sq=300, Sk=1100, causal=True, bottom_right=True),
+            dict(dtype=torch.float16, D=D, B=2, Hq=4, Hk=2, Sq=777, Sk=300, causal=True, bottom_right=True),
+            dict(dtype=torch.float16, D=D, B=2, Hq=4, Hk=4, Sq=700, Sk=700, causal=True, layout="BHSD"),
+            dict(dtype=torch.bfloat16, D=D, B=2, Hq=4, Hk=4, Sq=1024, Sk=1024, window=(200, 30)),
+            dict(dtype=torch.bfloat16, D=D, B=2, Hq=4, Hk=4, Sq=513, Sk=513, softcap=30.0, causal=True),
+            dict(dtype=torch.float16, D=D, B=3, Hq=4, Hk=2, Sq=400, Sk=900, key_lengths=[900, 1, 517]),
+            dict(dtype=torch.bfloat16, D=D, B=1, Hq=2, Hk=2, Sq=1, Sk=4000),
+            dict(dtype=torch.bfloat16, D=D, B=2, Hq=2, Hk=2, Sq=4096, Sk=4096, causal=True, scale=0.3),
+        ]
+    return c
+
+
+def run_case(kern, case, check=True):
+    dtype, D = case["dtype"], case["D"]
+    B, Hq, Hk, Sq, Sk = case["B"], case["Hq"], case["Hk"], case["Sq"], case["Sk"]
+    layout = case.get("layout", "BSHD")
+    window = case.get("window", (-1, 0) if case.get("causal") else (-1, -1))
+    bottom_right = case.get("bottom_right", False)
+    softcap = case.get("softcap", 0.0)
+    scale = case.get("scale", 1.0 / math.sqrt(D))
+    kl = case.get("key_lengths")
+    key_lengths = torch.tensor(kl, dtype=torch.int32, device="cuda") if kl is not None else None
+    (q, k, v), = make_qkv(B, Sq, Sk, Hq, Hk, D, dtype, layout)
+    o = torch.full((B, Sq, Hq, D), float("nan"), device="cuda", dtype=dtype)
+    if layout == "BHSD":
+        o = torch.full((B, Hq, Sq, D), float("nan"), device="cuda", dtype=dtype).transpose(1, 2)
+    lse = torch.full((B, Hq, Sq), float("nan"), device="cuda", dtype=torch.float32)
+    kern.prepare(q, k, v, o, lse, key_lengths, scale, softcap, window, bottom_right)()
+    torch.cuda.synchronize()
+    if not check:
+        return True, ""
+    ref, ref_lse = reference(q, k, v, key_lengths, scale, softcap, window, bottom_right)
+    od = o.double()
+    nan = torch.isnan(od).any().item()
+    err = ((od - ref).norm() / ref.norm().clamp_min(1e-30)).item()
+    finite = torch.isfinite(ref_lse)
+    lse_bad = (~torch.isfinite(lse.double()) != ~finite).any().item() or torch.isnan(lse).any().item()
+    lse_err = ((lse.double()[finite] - ref_lse[finite]).abs().max().item() if finite.any() else 0.0)
+    ok = (not nan) and err <= 1e-2 and (not lse_bad) and lse_err <= 1e-3 * max(1.0, ref_lse[finite].abs().max().item())
+    desc = (f"{str(dtype)[6:]:8s} D{D:<3d} B{B} H{Hq}/{Hk} Sq{Sq} Sk{Sk} {layout} win{window} br{int(bottom_right)} "
+            f"cap{softcap} kl{kl}")
+    return ok, f"{'PASS' if ok else 'FAIL'} {desc}: rel_l2={err:.2e} nan={nan} lse_err={lse_err:.1e} lse_pattern_bad={lse_bad}"
+
+
+def numerics(kern):
+    torch.manual_seed(1234)
+    fails = 0
+    for case in numerics_cases():
+        try:
+            ok, line = run_case(kern, case)
+        except RuntimeError as e:
+            ok, line = False, f"FAIL {case}: {e}"
+        fails += not ok
+        print(line, flush=True)
+    # The same inputs twice must give the same bits (a moving result means a race).
+    torch.manual_seed(7)
+    (q, k, v), = make_qkv(2, 2048, 2048, 8, 8, 128, torch.bfloat16, "BSHD")
+    outs = []
+    for _ in range(3):
+        o = torch.full_like(q, float("nan"))
+        kern.prepare(q, k, v, o, window=(-1, 0))()
+        outs.append(o)
+    torch.cuda.synchronize()
+    same = all(torch.equal(outs[0], x) for x in outs[1:])
+    print(f"{'PASS' if same else 'FAIL'} repeatability (3 runs, bitwise)")
+    fails += not same
+    print(f"gate now reported by Unsupported(): {kern.gate()!r}")
+    print(f"numerics: {fails} failure(s)")
+    return fails
+
+
+def sanitize(kern):
+    torch.manual_seed(3)
+    for case in [dict(dtype=torch.bfloat16, D=D, B=1, Hq=2, Hk=1, Sq=200, Sk=333, causal=True, bottom_right=True)
+                 for D in (64, 128, 256)] + [dict(dtype=torch.float16, D=128, B=2, Hq=2, Hk=2, Sq=130, Sk=260,
+                                                  key_lengths=[5, 260], window=(50, 7))]:
+        run_case(kern, case, check=False)
+    print("sanitize cases ran")
+    return 0
+
+
+def time_ms(fn, inputs, reps=10, inner=10):
+    """Median over `reps` of the mean time of `inner` back-to-back launches, rotating input sets."""
+    for i in range(3):
+        fn(*inputs[i % len(inputs)])
+    torch.cuda.synchronize()
+    samples = []
+    for r in range(reps):
+        st, en = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        st.record()
+        for i in range(inner):
+            fn(*inputs[(r * inner + i) % len(inputs)])
+        en.record()
+        en.synchronize()
+        samples.append(st.elapsed_time(en) / inner)
+    return statistics.median(samples)
+
+
+def bench(kern, dtypes):
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    rows = []
+    print(f"device: {torch.cuda.get_device_name()}  torch {torch.__version__}  cudnn {torch.backends.cudnn.version()}")
+    for dtype in dtypes:
+        for D in (64, 128, 256):
+            for causal in (False, True):
+                for S in (512, 1024, 2048, 4096, 8192, 16384):
+                    B, H = 16384 // S, 2048 // D
+                    flops = 4 * B * H * S * S * D / (2 if causal else 1)
+                    sets = make_qkv(B, S, S, H, H, D, dtype, "BSHD", sets=3)  # 3 × 192 MB: beyond the 50 MB L2
+                    outs = [torch.empty_like(q) for q, _, _ in sets]
+                    launches = [kern.prepare(q, k, v, o, window=(-1, 0) if causal else (-1, -1))
+                                for (q, k, v), o in zip(sets, outs)]
+                    ours = time_ms(lambda i: launches[i](), [(i,) for i in range(3)])
+                    tsets = [(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)) for q, k, v in sets]
+                    res = {}
+                    for name, backend in (("flash", SDPBackend.FLASH_ATTENTION), ("cudnn", SDPBackend.CUDNN_ATTENTION)):
+                        try:
+                            with sdpa_kernel(backend):
+                                res[name] = time_ms(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=causal), tsets)
+                        except RuntimeError as e:
+                            res[name] = float("nan")
+                            print(f"  {name} failed: {str(e)[:80]}")
+                    t = lambda ms: flops / (ms * 1e-3) / 1e12
+                    row = (str(dtype)[6:], D, int(causal), S, B, H, t(ours), t(res["flash"]), t(res["cudnn"]))
+                    rows.append(row)
+                    print("{} D{} causal{} S{} B{} H{}: ours {:.0f}  flash {:.0f}  cudnn {:.0f} TFLOP/s".format(*row), flush=True)
+                    del sets, outs, launches, tsets
+    print("\n| dtype | D | causal | S | ours | torch flash | cuDNN | ours/cuDNN |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        print(f"| {r[0]} | {r[1]} | {'yes' if r[2] else 'no'} | {r[3]} | {r[6]:.0f} | {r[7]:.0f} | {r[8]:.0f} | {r[6] / r[8]:.2f} |")
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lib", required=True)
+    ap.add_argument("mode", choices=["numerics", "sanitize", "bench", "bench-bf16"])
+    a = ap.parse_args()
+    kern = Kernel(a.lib)
+    if a.mode == "numerics":
+        return 1 if numerics(kern) else 0
+    if a.mode == "sanitize":
+        return sanitize(kern)
+    if a.mode == "bench-bf16":
+        return bench(kern, [torch.bfloat16])
+    return bench(kern, [torch.bfloat16, torch.float16])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

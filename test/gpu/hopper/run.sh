@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The Hopper kernel on the GPU machine, in one call: build with nvcc, SASS and resource report,
+# numerics against float64, compute-sanitizer memcheck, benchmark against torch flash and cuDNN.
+#   bash test/gpu/hopper/run.sh [numerics|bench|all]   (from the repository root; logs under $OUT)
+set -uo pipefail
+mode=${1:-all}
+OUT=${OUT:-/tmp/fa_hopper_out}
+mkdir -p "$OUT"
+build=/tmp/fa_hopper_build
+mkdir -p "$build"
+export PYTHONUNBUFFERED=1
+status=0
+
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw,temperature.gpu --format=csv | tee "$OUT/gpu.txt"
+git log -1 --format='commit %H %cd' 2>/dev/null | tee -a "$OUT/gpu.txt" || true
+
+echo "== build"
+t0=$(date +%s)
+nvcc -std=c++17 -O3 -shared -Xcompiler -fPIC -gencode=arch=compute_90a,code=sm_90a -lineinfo \
+  -Xptxas=-v,-warn-spills -Iops/include -Iops -Iops/cuda/hopper \
+  ops/cuda/hopper/hopper_attention.cu test/gpu/hopper/shim.cu -o "$build/libfahopper.so" > "$OUT/ptxas.txt" 2>&1 \
+  || { cat "$OUT/ptxas.txt"; exit 1; }
+echo "built in $(( $(date +%s) - t0 )) s"
+grep -E "spill|Used|warning" "$OUT/ptxas.txt" | grep -v "0 bytes spill" | sort | uniq -c | head -20
+
+echo "== SASS per kernel: HGMMA, UTMALDG, local memory (LDL/STL), highest register"
+cuobjdump --dump-sass "$build/libfahopper.so" > "$build/sass.txt"
+awk '/Function : /{name=$3} name{print name "\t" $0}' "$build/sass.txt" | python3 -c '
+import re, sys, collections
+st = collections.defaultdict(lambda: collections.Counter())
+for line in sys.stdin:
+    name, _, ins = line.partition("\t")
+    c = st[name]
+    for op in ("HGMMA", "UTMALDG", "LDL", "STL", "SETMAXREG", "MUFU.EX2"):
+        if re.search(r"\b" + op + r"\b", ins): c[op] += 1
+    for r in re.findall(r"\bR(\d+)\b", ins): c["maxreg"] = max(c["maxreg"], int(r))
+for n, c in st.items():
+    short = re.sub(r"_ZN7fa_onnx4cuda6hopper14FlashFwdHopperI", "", n)[:60]
+    print(short, dict(c))
+' | tee "$OUT/sass_summary.txt"
+
+lib="$build/libfahopper.so"
+if [[ $mode == all || $mode == numerics ]]; then
+  echo "== numerics"
+  timeout 150 python3 test/gpu/hopper/check.py --lib "$lib" numerics 2>&1 | tee "$OUT/numerics.txt" || status=1
+  echo "== compute-sanitizer memcheck"
+  timeout 200 compute-sanitizer --tool memcheck --error-exitcode 7 python3 test/gpu/hopper/check.py --lib "$lib" sanitize \
+    > "$OUT/memcheck.txt" 2>&1 || status=1
+  tail -3 "$OUT/memcheck.txt"
+fi
+if [[ $mode == all || $mode == bench ]]; then
+  echo "== bench"
+  timeout 300 python3 test/gpu/hopper/check.py --lib "$lib" ${BENCH_MODE:-bench} 2>&1 | tee "$OUT/bench.txt" || status=1
+fi
+echo "== status $status"
+exit $status

@@ -1,0 +1,56 @@
+// Test-only C ABI over the Hopper kernel, so python (ctypes + torch) can drive it on the GPU machine
+// without ONNX Runtime. Tensors are [batch, seq, heads, dim] views given by element strides.
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "hopper_attention.h"
+
+namespace {
+struct NoScratch : fa_onnx::Scratch {
+  void* Allocate(size_t) override { return nullptr; }
+};
+}  // namespace
+
+extern "C" int fa_hopper_run(int dtype, int batch, int heads_q, int heads_kv, int seqlen_q, int seqlen_k, int head_dim,
+                             const void* q, const int64_t* q_strides, const void* k, const int64_t* k_strides,
+                             const void* v, const int64_t* v_strides, void* o, const int64_t* o_strides, float* lse,
+                             const int64_t* lse_strides, const int32_t* key_lengths, float scale, float softcap,
+                             int window_left, int window_right, int bottom_right, void* stream, char* err,
+                             int err_len) {
+  fa_onnx::AttentionParams p;
+  p.dtype = dtype == 2 ? fa_onnx::DType::kBFloat16 : fa_onnx::DType::kFloat16;
+  p.batch = batch;
+  p.heads_q = heads_q;
+  p.heads_kv = heads_kv;
+  p.seqlen_q = seqlen_q;
+  p.seqlen_k = seqlen_k;
+  p.head_dim = p.head_dim_v = head_dim;
+  p.q = {q, q_strides[0], q_strides[1], q_strides[2]};
+  p.k = {k, k_strides[0], k_strides[1], k_strides[2]};
+  p.v = {v, v_strides[0], v_strides[1], v_strides[2]};
+  p.o = {o, o_strides[0], o_strides[1], o_strides[2]};
+  p.lse = lse;
+  if (lse != nullptr) {
+    p.lse_batch_stride = lse_strides[0];
+    p.lse_head_stride = lse_strides[1];
+    p.lse_seq_stride = lse_strides[2];
+  }
+  p.key_lengths = key_lengths;
+  p.scale = scale;
+  p.softcap = softcap;
+  p.window_left = window_left;
+  p.window_right = window_right;
+  p.bottom_right = bottom_right != 0;
+  NoScratch scratch;
+  std::string msg = fa_onnx::cuda::hopper::Run(p, stream, scratch);
+  if (msg.empty()) {
+    msg = fa_onnx::cuda::hopper::Unsupported(p);  // reported, not an error: what the dispatch would say
+    std::strncpy(err, msg.c_str(), err_len - 1);
+    err[err_len - 1] = 0;
+    return 0;
+  }
+  std::strncpy(err, msg.c_str(), err_len - 1);
+  err[err_len - 1] = 0;
+  return 1;
+}

@@ -32,16 +32,18 @@ void AppendCuda(const Runtime& runtime, OrtSessionOptions* options, const Provid
     throw std::runtime_error("fa-onnx: the CUDA execution provider is not available in " + where +
                              "; set FA_ONNX_ORT_LIBRARY to a libonnxruntime.so.1 built with CUDA");
   }
+  // Every step can fail when the runtime's CUDA provider library (or CUDA itself) cannot load.
+  const std::string context = "fa-onnx: cannot use the CUDA execution provider of " + where +
+                              " (FA_ONNX_ORT_LIBRARY can name a runtime with a working CUDA provider)";
   OrtCUDAProviderOptionsV2* cuda = nullptr;
-  ThrowOnError(api->CreateCUDAProviderOptions(&cuda), "fa-onnx: CUDA provider options");
-  std::unique_ptr<OrtCUDAProviderOptionsV2, void (*)(OrtCUDAProviderOptionsV2*)> guard(
-      cuda, GetRuntime().api->ReleaseCUDAProviderOptions);
+  ThrowOnError(api->CreateCUDAProviderOptions(&cuda), context);
+  std::unique_ptr<OrtCUDAProviderOptionsV2, void (*)(OrtCUDAProviderOptionsV2*)> guard(cuda,
+                                                                                       api->ReleaseCUDAProviderOptions);
   const std::string device = std::to_string(provider.device_id);
   const char* keys[] = {"device_id"};
   const char* values[] = {device.c_str()};
-  ThrowOnError(api->UpdateCUDAProviderOptions(cuda, keys, values, 1), "fa-onnx: CUDA provider options");
-  ThrowOnError(api->SessionOptionsAppendExecutionProvider_CUDA_V2(options, cuda),
-               "fa-onnx: cannot use the CUDA execution provider of " + where);
+  ThrowOnError(api->UpdateCUDAProviderOptions(cuda, keys, values, 1), context);
+  ThrowOnError(api->SessionOptionsAppendExecutionProvider_CUDA_V2(options, cuda), context);
 }
 
 }  // namespace

@@ -47,11 +47,14 @@ std::string KernelLimits(const AttentionParams& p) {
 }
 
 // Parameter classes switch on here once they pass numerics on the GPU (test/gpu/hopper/run.sh).
+// Everything KernelLimits admits passed on an H100 on 2026-11-23 (fp16/bf16; D 64/128/256; causal
+// both alignments, windows, softcap, GQA/MQA, key lengths, BSHD/BHSD, log-sum-exp).
+// FA_ONNX_HOPPER=0 turns the kernel off (the dispatch then runs the portable kernel).
 std::string EnabledGate(const AttentionParams& p) {
   (void)p;
   if (const char* e = std::getenv("FA_ONNX_HOPPER"); e != nullptr && std::strcmp(e, "0") == 0)
     return "Hopper kernel disabled by FA_ONNX_HOPPER=0";
-  return "Hopper kernel not enabled yet";
+  return {};
 }
 
 PFN_cuTensorMapEncodeTiled_v12000 EncodeTiled() {

@@ -17,7 +17,7 @@ export interface ValidateOptions {
 export function validateModel(model: ModelProto, what: string, options: ValidateOptions = {}): void {
   checkVersions(model, what);
   const graph = model.graph!;
-  checkGraph(graph, new Set(), what);
+  checkGraph(graph, new Set(), what, true);
   for (const f of model.functions) {
     checkNodes(f.node, new Set(f.input), [...f.output], `${what}, function '${f.domain}.${f.name}'`);
   }
@@ -44,12 +44,12 @@ function checkVersions(model: ModelProto, what: string): void {
   }
 }
 
-function checkGraph(graph: GraphProto, outer: ReadonlySet<string>, what: string): void {
+function checkGraph(graph: GraphProto, outer: ReadonlySet<string>, what: string, main = false): void {
   const defined = new Set(outer);
   for (const v of graph.input) defined.add(v.name);
   for (const t of graph.initializer) defined.add(t.name);
   for (const s of graph.sparseInitializer) if (s.values) defined.add(s.values.name);
-  const where = graph.name ? `${what}, graph '${graph.name}'` : what;
+  const where = graph.name && !main ? `${what}, subgraph '${graph.name}'` : what;
   checkNodes(graph.node, defined, graph.output.map((o) => o.name), where);
 }
 

@@ -1,0 +1,31 @@
+import { Tensor } from 'onnxruntime-common';
+import { createSession } from '../loader/index.js';
+import type { HostTensor } from './tensors.js';
+
+export type Provider = 'cpu' | 'cuda';
+
+export interface RunResult {
+  outputs: Map<string, { type: string; dims: readonly number[]; data: ArrayLike<number | bigint> }>;
+}
+
+/** Runs a model once, with the fa-onnx ops registered, on the given provider; then releases it. */
+export async function runModel(path: string, provider: Provider, inputs: Map<string, HostTensor>): Promise<RunResult> {
+  const session = await createSession(path, { executionProviders: [provider], logSeverityLevel: 3 });
+  try {
+    const feeds: Record<string, Tensor> = {};
+    for (const name of session.inputNames) {
+      const t = inputs.get(name);
+      if (!t) throw new Error(`no value for input '${name}'`);
+      feeds[name] = new Tensor(t.type, t.data, t.dims);
+    }
+    const result = await session.run(feeds);
+    const outputs: RunResult['outputs'] = new Map();
+    for (const name of session.outputNames) {
+      const t = result[name]!;
+      outputs.set(name, { type: t.type, dims: t.dims, data: t.data as ArrayLike<number | bigint> });
+    }
+    return { outputs };
+  } finally {
+    await session.release();
+  }
+}

@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { generateInputs, vocabSize } from '../../src/cli/generate-inputs.js';
+import { decodeModel } from '../../src/onnx/index.js';
+
+const load = (name: string) => decodeModel(readFileSync(`models/corpus/${name}`));
+const opts = { batch: 4, seq: 12, seed: 7 };
+
+describe('generated inputs respect what each input means', () => {
+  it('finds the vocabulary from the embedding Gather, through Casts and Reshapes', () => {
+    for (const name of ['bert.ts17_eager.onnx', 'gpt2.dyn18_sdpa.onnx', 'llama.dyn23_sdpa.onnx', 't5.ts17_sdpa.onnx']) {
+      expect(vocabSize(load(name).graph!, 'input_ids')).toBe(128);
+    }
+    expect(vocabSize(load('whisper.dyn18_sdpa.onnx').graph!, 'decoder_input_ids')).toBeGreaterThan(1);
+  });
+
+  it('draws token ids below the vocabulary, and pads masks without emptying a row', () => {
+    const { inputs } = generateInputs(load('gpt2.ts17_eager.onnx'), opts, new Map());
+    const ids = inputs.get('input_ids')!;
+    expect(ids.dims).toEqual([4, 12]);
+    const idValues = Array.from(ids.data as BigInt64Array, Number);
+    expect(Math.max(...idValues)).toBeLessThan(128);
+    expect(new Set(idValues).size).toBeGreaterThan(10);
+    const mask = Array.from(inputs.get('attention_mask')!.data as BigInt64Array, Number);
+    const rows = [0, 1, 2, 3].map((b) => mask.slice(b * 12, b * 12 + 12));
+    expect(rows[0]).toEqual(Array(12).fill(1));
+    expect(rows[1]).toEqual([...Array(9).fill(1), 0, 0, 0]); // trailing padding
+    for (const r of rows) expect(r.some((v) => v === 1)).toBe(true);
+  });
+
+  it('fills static shapes as declared, and float features with random normal values', () => {
+    const { inputs } = generateInputs(load('vit.dyn18_sdpa.onnx'), opts, new Map());
+    const px = inputs.get('pixel_values')!;
+    expect(px.dims).toEqual([2, 3, 32, 32]);
+    const v = Array.from(px.data as Float32Array);
+    const mean = v.reduce((a, b) => a + b, 0) / v.length;
+    const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length);
+    expect(Math.abs(mean)).toBeLessThan(0.1);
+    expect(Math.abs(sd - 1)).toBeLessThan(0.1);
+  });
+
+  it('gives float16 models float16 inputs', () => {
+    const { inputs } = generateInputs(load('bert.ts17_eager_fp16.onnx'), opts, new Map());
+    expect([...inputs.values()].map((t) => t.type)).toEqual(['int64', 'int64']);
+  });
+});

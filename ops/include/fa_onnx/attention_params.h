@@ -56,9 +56,12 @@ struct AttentionParams {
   // Dense key padding: keys j >= key_lengths[b] take no part.
   const int32_t* key_lengths = nullptr;
 
-  // KV cache: keys/values of batch b are its first cache_lengths[b] positions (already including
-  // new tokens); paged when block_table is set (k/v batch strides then address blocks).
+  // KV cache: keys/values of batch b are its first cache_lengths[b] + cache_new_tokens positions
+  // (cache_lengths is the cache_seqlens input, the cache before this step; cache_new_tokens is Sq when
+  // new keys/values were appended, else 0: on CUDA the lengths live on the device, so the host cannot
+  // add them up without a sync); paged when block_table is set (k/v batch strides then address blocks).
   const int32_t* cache_lengths = nullptr;
+  int cache_new_tokens = 0;
   const int32_t* block_table = nullptr;
   int64_t block_table_batch_stride = 0;
   int block_size = 0;

@@ -1,0 +1,291 @@
+// CPU attention forward: the FlashAttention-2 algorithm. Each work item is one (batch, query head,
+// query tile); it walks the key tiles its rows can see, keeping per row a running maximum m, a running
+// softmax denominator l and an unnormalised output accumulator, rescaled whenever m grows. Memory per
+// item is a few tiles, independent of the sequence lengths; no Sq×Sk buffer exists.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "cpu/convert.h"
+#include "cpu/cpu_attention.h"
+#include "cpu/microkernels.h"
+
+namespace fa_onnx::cpu {
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+int RoundUp(int x, int m) { return (x + m - 1) / m * m; }
+
+// Where sequence b lives and how long it is, for every op form.
+struct Sequence {
+  int q_begin = 0;    // first token along the seq axis (varlen offset, else 0)
+  int k_begin = 0;
+  int sq = 0;         // query rows of this sequence
+  int sk = 0;         // key positions of this sequence ("uniform" averages over all of them)
+  int sk_valid = 0;   // keys that may take part (key_lengths applied)
+  int pos_offset = 0; // pos_q(i) = i + pos_offset
+};
+
+Sequence Describe(const AttentionParams& p, int b) {
+  Sequence s;
+  if (p.is_varlen()) {
+    s.q_begin = p.cu_seqlens_q[b];
+    s.k_begin = p.cu_seqlens_k[b];
+    s.sq = p.cu_seqlens_q[b + 1] - s.q_begin;
+    s.sk = p.cu_seqlens_k[b + 1] - s.k_begin;
+  } else if (p.cache_lengths) {
+    s.sq = p.seqlen_q;
+    s.sk = p.cache_lengths[b] + p.cache_new_tokens;
+  } else {
+    s.sq = p.seqlen_q;
+    s.sk = p.seqlen_k;
+  }
+  s.sk_valid = s.sk;
+  if (p.key_lengths) s.sk_valid = std::min(s.sk, std::max(0, p.key_lengths[b]));
+  s.pos_offset = p.bottom_right ? s.sk - s.sq : 0;
+  return s;
+}
+
+struct Job {
+  const AttentionParams* p;
+  int q_tiles;
+};
+
+class ItemRunner {
+ public:
+  ItemRunner(const AttentionParams& p, int b, int h, const Sequence& seq, int i0, int rows)
+      : p_(p), b_(b), h_(h), hk_(h / p.group_size()), seq_(seq), i0_(i0), rows_(rows) {
+    esize_ = ElementSize(p.dtype);
+    rows_pad_ = RoundUp(rows, kRowBlock);
+    d_ = p.head_dim;
+    dv_pad_ = RoundUp(p.head_dim_v, kColBlock);
+    q_.assign(static_cast<size_t>(rows_pad_) * d_, 0.f);
+    kt_.assign(static_cast<size_t>(d_) * kKeyTile, 0.f);
+    v_.assign(static_cast<size_t>(kKeyTile) * dv_pad_, 0.f);
+    s_.assign(static_cast<size_t>(rows_pad_) * kKeyTile, 0.f);
+    o_.assign(static_cast<size_t>(rows_pad_) * dv_pad_, 0.f);
+    row_buf_.resize(std::max(d_, p.head_dim_v));
+    m_.assign(rows_pad_, kNegInf);
+    l_.assign(rows_pad_, 0.f);
+    lo_.resize(rows_);
+    hi_.resize(rows_);
+    if (p.q_descale) {
+      const int64_t di = b * p.descale_batch_stride + hk_ * p.descale_head_stride;
+      qk_descale_ = p.q_descale[di] * p.k_descale[di];
+      v_descale_ = p.v_descale[di];
+    }
+    if (p.alibi_slopes) slope_ = p.alibi_slopes[b * p.alibi_batch_stride + h];
+  }
+
+  void Run() {
+    LoadQuery();
+    int lo_min = std::numeric_limits<int>::max(), hi_max = 0;
+    for (int r = 0; r < rows_; ++r) {
+      const int pos = i0_ + r + seq_.pos_offset;
+      int lo = 0, hi = seq_.sk_valid;
+      if (p_.window_left >= 0) lo = std::max(lo, pos - p_.window_left);
+      if (p_.window_right >= 0) hi = std::min(hi, pos + p_.window_right + 1);
+      if (hi < lo) hi = lo;
+      lo_[r] = lo;
+      hi_[r] = hi;
+      if (hi > lo) {
+        lo_min = std::min(lo_min, lo);
+        hi_max = std::max(hi_max, hi);
+      }
+    }
+    for (int j0 = lo_min; j0 < hi_max; j0 += kKeyTile) {
+      const int n = std::min(kKeyTile, hi_max - j0);
+      LoadKeys(j0, n);
+      ScoreTile(q_.data(), d_, kt_.data(), s_.data(), rows_pad_, d_);
+      for (int r = 0; r < rows_pad_; ++r) {
+        float* s = s_.data() + static_cast<size_t>(r) * kKeyTile;
+        if (r >= rows_) {
+          std::fill(s, s + n, 0.f);
+          continue;
+        }
+        FinishScores(r, j0, n, s);
+        const float alpha = SoftmaxRow(s, n, &m_[r], &l_[r]);
+        if (alpha != 1.f) ScaleRow(o_.data() + static_cast<size_t>(r) * dv_pad_, dv_pad_, alpha);
+      }
+      AccumulateTile(s_.data(), v_.data(), o_.data(), rows_pad_, n, dv_pad_);
+    }
+    Store();
+  }
+
+ private:
+  const char* Row(const TensorView& t, int64_t batch_or_block, int64_t seq, int head) const {
+    const int64_t e = batch_or_block * t.batch_stride + seq * t.seq_stride + head * t.head_stride;
+    return static_cast<const char*>(t.data) + e * static_cast<int64_t>(esize_);
+  }
+
+  // Key/value position j of this sequence: through the block table for a paged cache.
+  const char* KeyRow(const TensorView& t, int j) const {
+    if (p_.block_table) {
+      const int block = p_.block_table[b_ * p_.block_table_batch_stride + j / p_.block_size];
+      return Row(t, block, j % p_.block_size, hk_);
+    }
+    return Row(t, b_, seq_.k_begin + j, hk_);
+  }
+
+  void LoadQuery() {
+    const float scale = p_.scale * qk_descale_;
+    for (int r = 0; r < rows_; ++r) {
+      float* dst = q_.data() + static_cast<size_t>(r) * d_;
+      ToFloat(p_.dtype, Row(p_.q, b_, seq_.q_begin + i0_ + r, h_), dst, d_);
+      for (int d = 0; d < d_; ++d) dst[d] *= scale;
+    }
+  }
+
+  void LoadKeys(int j0, int n) {
+    float* row = row_buf_.data();
+    for (int jj = 0; jj < n; ++jj) {
+      ToFloat(p_.dtype, KeyRow(p_.k, j0 + jj), row, d_);
+      for (int d = 0; d < d_; ++d) kt_[static_cast<size_t>(d) * kKeyTile + jj] = row[d];
+      ToFloat(p_.dtype, KeyRow(p_.v, j0 + jj), v_.data() + static_cast<size_t>(jj) * dv_pad_, p_.head_dim_v);
+    }
+    // Columns past n take no part; keep them finite so no NaN leaks through a 0·x product.
+    if (n < kKeyTile) {
+      for (int d = 0; d < d_; ++d) std::fill_n(kt_.data() + static_cast<size_t>(d) * kKeyTile + n, kKeyTile - n, 0.f);
+    }
+  }
+
+  // Steps 2-4 of the contract for row r and keys j0 .. j0+n-1, in place on the raw scaled scores.
+  void FinishScores(int r, int j0, int n, float* s) const {
+    const int i = i0_ + r;
+    if (p_.softcap > 0.f) {
+      const float cap = p_.softcap, inv = 1.f / p_.softcap;
+      for (int jj = 0; jj < n; ++jj) s[jj] = cap * std::tanh(s[jj] * inv);
+    }
+    if (p_.bias.data) {
+      const int64_t* st = p_.bias.stride;
+      const int64_t base = b_ * st[0] + h_ * st[1] + i * st[2];
+      const DType bias_type = p_.dtype == DType::kFloat8E4M3 ? DType::kFloat32 : p_.dtype;
+      for (int jj = 0; jj < n; ++jj) s[jj] += LoadOne(bias_type, p_.bias.data, base + (j0 + jj) * st[3]);
+    }
+    if (p_.alibi_slopes) {
+      const float pos = static_cast<float>(i + seq_.pos_offset);
+      for (int jj = 0; jj < n; ++jj) s[jj] -= slope_ * std::fabs(pos - static_cast<float>(j0 + jj));
+    }
+    if (p_.mask.data) {
+      const int64_t* st = p_.mask.stride;
+      const int64_t base = b_ * st[0] + h_ * st[1] + i * st[2];
+      const uint8_t* mask = static_cast<const uint8_t*>(p_.mask.data);
+      for (int jj = 0; jj < n; ++jj) {
+        if (!mask[base + (j0 + jj) * st[3]]) s[jj] = kNegInf;
+      }
+    }
+    const int lo = lo_[r] - j0, hi = hi_[r] - j0;
+    for (int jj = 0; jj < std::min(lo, n); ++jj) s[jj] = kNegInf;
+    for (int jj = std::max(hi, 0); jj < n; ++jj) s[jj] = kNegInf;
+  }
+
+  void Store() {
+    const int dv = p_.head_dim_v;
+    for (int r = 0; r < rows_; ++r) {
+      float* o = o_.data() + static_cast<size_t>(r) * dv_pad_;
+      const int64_t row = seq_.q_begin + i0_ + r;
+      float lse;
+      if (l_[r] > 0.f) {
+        const float inv = v_descale_ / l_[r];
+        for (int c = 0; c < dv; ++c) o[c] *= inv;
+        lse = m_[r] + std::log(l_[r]);
+      } else {
+        FillMaskedRow(o);
+        lse = kNegInf;
+      }
+      char* dst = static_cast<char*>(p_.o.data) +
+                  (b_ * p_.o.batch_stride + row * p_.o.seq_stride + h_ * p_.o.head_stride) *
+                      static_cast<int64_t>(OutputElementSize());
+      FromFloat(p_.dtype, o, dst, dv);
+      if (p_.lse) p_.lse[b_ * p_.lse_batch_stride + h_ * p_.lse_head_stride + row * p_.lse_seq_stride] = lse;
+    }
+  }
+
+  size_t OutputElementSize() const { return p_.dtype == DType::kFloat32 ? 4 : 2; }
+
+  void FillMaskedRow(float* o) const {
+    const int dv = p_.head_dim_v;
+    switch (p_.masked_rows) {
+      case MaskedRows::kZero:
+        std::fill_n(o, dv, 0.f);
+        break;
+      case MaskedRows::kNaN:
+        std::fill_n(o, dv, std::numeric_limits<float>::quiet_NaN());
+        break;
+      case MaskedRows::kUniform: {
+        // Softmax of equal scores: the plain mean of every value row of the sequence.
+        std::vector<double> sum(dv, 0.0);
+        std::vector<float> row(dv);
+        for (int j = 0; j < seq_.sk; ++j) {
+          ToFloat(p_.dtype, KeyRow(p_.v, j), row.data(), dv);
+          for (int c = 0; c < dv; ++c) sum[c] += row[c];
+        }
+        const double inv = seq_.sk > 0 ? 1.0 / seq_.sk : 0.0;
+        for (int c = 0; c < dv; ++c) o[c] = static_cast<float>(sum[c] * inv) * v_descale_;
+        break;
+      }
+    }
+  }
+
+  const AttentionParams& p_;
+  int b_, h_, hk_;
+  Sequence seq_;
+  int i0_, rows_, rows_pad_ = 0, d_ = 0, dv_pad_ = 0;
+  size_t esize_ = 4;
+  float qk_descale_ = 1.f, v_descale_ = 1.f, slope_ = 0.f;
+  std::vector<float> q_, kt_, v_, s_, o_, row_buf_, m_, l_;
+  std::vector<int> lo_, hi_;
+};
+
+void RunItem(void* data, size_t index) {
+  const Job& job = *static_cast<const Job*>(data);
+  const AttentionParams& p = *job.p;
+  const int qt = static_cast<int>(index % job.q_tiles);
+  const size_t rest = index / job.q_tiles;
+  const int h = static_cast<int>(rest % p.heads_q);
+  const int b = static_cast<int>(rest / p.heads_q);
+  const Sequence seq = Describe(p, b);
+  const int i0 = qt * kQueryTile;
+  if (i0 >= seq.sq) return;
+  ItemRunner(p, b, h, seq, i0, std::min(kQueryTile, seq.sq - i0)).Run();
+}
+
+}  // namespace
+
+std::string Run(const AttentionParams& p, const ParallelFor& parallel_for) {
+  if (p.batch <= 0 || p.heads_q <= 0 || p.seqlen_q <= 0) return "";  // nothing to compute
+  Job job{&p, (p.seqlen_q + kQueryTile - 1) / kQueryTile};
+  const size_t total = static_cast<size_t>(p.batch) * p.heads_q * job.q_tiles;
+  parallel_for(&RunItem, total, &job);
+  return "";
+}
+
+std::string AppendKV(const KVAppendParams& p) {
+  const size_t esize = ElementSize(p.dtype);
+  auto row = [&](const MutableTensorView& t, int b, int pos, int hk) {
+    int64_t block = b, r = pos;
+    if (p.block_table) {
+      block = p.block_table[b * p.block_table_batch_stride + pos / p.block_size];
+      r = pos % p.block_size;
+    }
+    return static_cast<char*>(t.data) + (block * t.batch_stride + r * t.seq_stride + hk * t.head_stride) * int64_t(esize);
+  };
+  auto src = [&](const TensorView& t, int b, int i, int hk) {
+    return static_cast<const char*>(t.data) + (b * t.batch_stride + i * t.seq_stride + hk * t.head_stride) * int64_t(esize);
+  };
+  for (int b = 0; b < p.batch; ++b) {
+    for (int i = 0; i < p.new_tokens; ++i) {
+      const int pos = p.cache_seqlens[b] + i;
+      for (int hk = 0; hk < p.heads_kv; ++hk) {
+        std::memcpy(row(p.k_cache, b, pos, hk), src(p.k_new, b, i, hk), esize * p.head_dim);
+        std::memcpy(row(p.v_cache, b, pos, hk), src(p.v_new, b, i, hk), esize * p.head_dim_v);
+      }
+    }
+  }
+  return "";
+}
+
+}  // namespace fa_onnx::cpu

@@ -1,0 +1,33 @@
+// The inner loops of the CPU attention kernel, on float32 tiles. Each is compiled for x86-64-v3
+// (AVX2+FMA) and for baseline x86-64 and picked at load time (function multiversioning), so the
+// library runs on any x86-64 and uses the wider units where present.
+#pragma once
+
+namespace fa_onnx::cpu {
+
+// Keys per tile; also the row stride of the score/probability tiles and of the transposed key tile.
+constexpr int kKeyTile = 64;
+// Query rows per tile (a multiple of kRowBlock).
+constexpr int kQueryTile = 64;
+// Rows the micro-kernels process at once; row counts passed to them are rounded up to this.
+constexpr int kRowBlock = 4;
+// Value columns are padded to a multiple of this.
+constexpr int kColBlock = 16;
+
+// s[r][j] = Σ_d q[r][d] · kt[d][j] for r < rows, j < kKeyTile.
+// q: rows × depth, row stride ldq; kt: depth × kKeyTile; s: rows × kKeyTile.
+void ScoreTile(const float* q, int ldq, const float* kt, float* s, int rows, int depth);
+
+// o[r][c] += Σ_{j < keys} p[r][j] · v[j][c] for r < rows, c < cols (a multiple of kColBlock).
+// p: rows × kKeyTile; v: keys × cols; o: rows × cols.
+void AccumulateTile(const float* p, const float* v, float* o, int rows, int keys, int cols);
+
+// Online-softmax step for one row: m_new = max(*m, max_j s[j]); p[j] = exp(s[j] - m_new) written
+// in place of s; *l = *l · exp(*m - m_new) + Σ p; *m = m_new. Returns the factor exp(m_old - m_new)
+// the row's accumulator must be scaled by (1 when the row had no key yet and still has none).
+float SoftmaxRow(float* s, int n, float* m, float* l);
+
+// y[i] *= a.
+void ScaleRow(float* y, int n, float a);
+
+}  // namespace fa_onnx::cpu

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compareOutput, defaultTolerance } from '../../src/cli/compare.js';
 import { readNpy } from '../../src/cli/npy.js';
+import { Progress } from '../../src/cli/progress.js';
 import { fromHalf, toHalf } from '../../src/cli/tensors.js';
 import { writeNpy } from './npy.js';
 import { tempDir } from './temp-dir.js';
@@ -59,5 +60,32 @@ describe('output comparison', () => {
     expect(toHalf(1)).toBe(0x3c00);
     expect(toHalf(Infinity)).toBe(0x7c00);
     expect(Number.isNaN(fromHalf(toHalf(NaN)))).toBe(true);
+  });
+});
+
+describe('progress on a terminal', () => {
+  const capture = (tty: boolean) => {
+    let err = '';
+    return { io: { out: () => {}, err: (t: string) => void (err += t), errIsTTY: tty }, text: () => err };
+  };
+
+  it('shows stages for a large graph on a TTY, then clears its line', () => {
+    const c = capture(true);
+    const p = new Progress(c.io, 'models/corpus/bert.ts17_eager.onnx');
+    p.stage('small file: nothing yet');
+    expect(c.text()).toBe('');
+    p.noteGraphSize(100_000);
+    p.stage('rewriting attention');
+    p.done();
+    expect(c.text()).toMatch(/^\r\x1b\[2K\[\d+\.\ds\] rewriting attention\.\.\.\r\x1b\[2K$/);
+  });
+
+  it('stays silent when stderr is not a terminal', () => {
+    const c = capture(false);
+    const p = new Progress(c.io, 'models/corpus/bert.ts17_eager.onnx');
+    p.noteGraphSize(100_000);
+    p.stage('rewriting attention');
+    p.done();
+    expect(c.text()).toBe('');
   });
 });

@@ -2,10 +2,10 @@
 // reference, outputs NaN-poisoned first; errors from the op reject the run and the session lives on.
 // (The op's own coverage is in the ops tests; this proves the library is loaded and wired up.)
 import * as ortNode from 'onnxruntime-node';
-import { Tensor } from 'onnxruntime-common';
+import { InferenceSession, Tensor } from 'onnxruntime-common';
 import { describe, expect, it } from 'vitest';
 
-import { createSession } from '../../src/index.js';
+import { backendNames, createSession } from '../../src/index.js';
 import { model, valueInfo } from './models.js';
 
 const faOpsets = [
@@ -106,6 +106,18 @@ describe('fa_onnx.FlashAttention through createSession', () => {
     await expect(ortNode.InferenceSession.create(bytes)).rejects.toThrow(/FlashAttention/);
     const session = await createSession(bytes);
     expect(session.inputNames).toEqual(['q', 'k', 'v']);
+    await session.release();
+  });
+
+  it("InferenceSession.create with the backend names 'fa-onnx-cpu' runs the op too", async () => {
+    expect(backendNames).toEqual({ cpu: 'fa-onnx-cpu', cuda: 'fa-onnx-cuda' });
+    const session = await InferenceSession.create(attentionModel({ B: 1, Sq: 3, Sk: 3, Hq: 2, Hk: 1, D: 8 }), {
+      executionProviders: ['fa-onnx-cpu'],
+    });
+    const t = (h: number) => new Tensor('float32', randn(3 * h * 8), [1, 3, h, 8]);
+    const out = await session.run({ q: t(2), k: t(1), v: t(1) });
+    expect(out['o']!.dims).toEqual([1, 3, 2, 8]);
+    expect((out['o']!.data as Float32Array).every(Number.isFinite)).toBe(true);
     await session.release();
   });
 

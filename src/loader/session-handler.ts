@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import { Tensor } from 'onnxruntime-common';
 import type { InferenceSession, InferenceSessionHandler, OnnxValue, SessionHandler } from 'onnxruntime-common';
 
-import { elementTypeFor, elementTypeName, tensorTypeFor, viewAs } from './element-types.js';
+import { ElementType, elementTypeFor, elementTypeName, tensorTypeFor, viewAs } from './element-types.js';
 import { loadNative } from './native.js';
 import type { NativeFetch, NativeRunOptions, NativeSession, NativeTensor, NativeValueMetadata } from './native.js';
 import { toNativeConfig } from './options.js';
@@ -97,7 +97,9 @@ export class FaOnnxSessionHandler implements InferenceSessionHandler {
     const names = Object.keys(fetches);
     const nativeFetches = names.map((name): NativeFetch => {
       const value = fetches[name];
-      return value == null ? { name } : { name, preallocated: toNativeTensor(value, this.#outputTypes.get(name), `output '${name}'`) };
+      // ORT keeps strings in its own storage, so a pre-allocated string output is filled afterwards.
+      if (value == null || (value as Tensor).type === 'string') return { name };
+      return { name, preallocated: toNativeTensor(value, this.#outputTypes.get(name), `output '${name}'`) };
     });
     const runOptions: NativeRunOptions = {};
     if (options.logSeverityLevel !== undefined) runOptions.logSeverityLevel = options.logSeverityLevel;
@@ -107,7 +109,23 @@ export class FaOnnxSessionHandler implements InferenceSessionHandler {
     const result: SessionHandler.ReturnType = {};
     names.forEach((name, i) => {
       const output = outputs[i];
-      result[name] = output == null ? (fetches[name] as OnnxValue) : toTensor(output, name);
+      const fetch = fetches[name] as Tensor | null | undefined;
+      if (output == null) {
+        result[name] = fetch as OnnxValue;
+      } else if (fetch != null) {
+        const strings = fetch.data as string[];
+        if (output.type !== ElementType.string) {
+          throw new Error(`fa-onnx: output '${name}' is ${elementTypeName(output.type)}; the pre-allocated tensor is string`);
+        }
+        const got = output.data as readonly string[];
+        if (strings.length !== got.length) {
+          throw new Error(`fa-onnx: output '${name}' has ${got.length} elements; the pre-allocated tensor holds ${strings.length}`);
+        }
+        strings.splice(0, strings.length, ...got);
+        result[name] = fetch;
+      } else {
+        result[name] = toTensor(output, name);
+      }
     });
     return result;
   }

@@ -40,7 +40,19 @@ describe('tensor types', () => {
     await session.release();
   });
 
-  it('empty tensors and scalars', async () => {
+  it('a pre-allocated string output is filled', async () => {
+    const session = await createSession(identityModel(8));
+    const y = new Tensor('string', ['old', 'old', 'old'], [3]);
+    const out = await session.run({ x: new Tensor('string', ['a', 'bc', ''], [3]) }, { y });
+    expect(out['y']).toBe(y);
+    expect(y.data).toEqual(['a', 'bc', '']);
+    await expect(session.run({ x: new Tensor('string', ['a', 'bc', ''], [3]) }, { y: new Tensor('string', ['z'], [1]) })).rejects.toThrow(
+      /output 'y' has 3 elements; the pre-allocated tensor holds 1/,
+    );
+    await session.release();
+  });
+
+  it('empty tensors', async () => {
     const session = await createSession(identityModel(1));
     const empty = (await session.run({ x: new Tensor('float32', new Float32Array(0), [0]) }))['y']!;
     expect(empty.dims).toEqual([0]);

@@ -1,0 +1,415 @@
+// Shape, type and small-value inference over a Graph, in node order (the graph is topologically
+// sorted). Dims are numbers or symbolic monomials (dims.ts); small integer tensors (shape
+// arithmetic: Shape -> Gather -> Concat -> Reshape) also carry their element values, symbolic or
+// not, so reshapes that exporters build at run time still give proven output shapes.
+import { DT } from './constants.js';
+import { dimDiv, dimMul, dimProduct, freshDim, symDim, type Dim } from './dims.js';
+import type { Graph, Node } from './graph.js';
+
+export interface ValueFacts {
+  dtype?: number;
+  shape?: Dim[];
+  /** Element values (row-major) of a small integer/bool tensor, when known. */
+  value?: Dim[];
+}
+
+const MAX_TRACKED = 64;
+const BIG = 2 ** 53;
+type Handler = (n: Node, ins: (ValueFacts | undefined)[], g: Graph, facts: Facts) => ValueFacts[] | undefined;
+
+const UNARY_SAME = new Set(['Identity', 'Dropout', 'Neg', 'Sqrt', 'Tanh', 'Erf', 'Relu', 'Sigmoid', 'Exp', 'Log', 'Abs', 'Reciprocal',
+  'Softmax', 'LogSoftmax', 'LayerNormalization', 'SimplifiedLayerNormalization', 'Gelu', 'FastGelu', 'Trilu', 'Sin', 'Cos',
+  'Floor', 'Ceil', 'Round', 'Clip', 'Elu', 'LeakyRelu', 'HardSigmoid', 'Softplus', 'Softsign', 'BatchNormalization',
+  'InstanceNormalization', 'GroupNormalization', 'SkipLayerNormalization', 'RotaryEmbedding', 'Mish', 'CumSum']);
+const COMPARE = new Set(['Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'And', 'Or', 'Xor']);
+const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Mod', 'BitwiseAnd', 'BitwiseOr', ...COMPARE]);
+
+export function broadcastShapes(shapes: (Dim[] | undefined)[]): Dim[] | undefined {
+  if (shapes.some((s) => !s)) return undefined;
+  const rank = Math.max(...shapes.map((s) => s!.length));
+  const out: Dim[] = [];
+  for (let k = 0; k < rank; k++) {
+    let d: Dim = 1;
+    for (const s of shapes) {
+      const x = s![s!.length - rank + k];
+      if (x === undefined || x === 1) continue;
+      if (d === 1) d = x;
+      else if (d !== x) {
+        // Unequal, not 1: one of them must be 1 at run time; unknowable symbolically.
+        if (typeof d === 'number' && typeof x === 'number') return undefined;
+        d = typeof x === 'number' ? x : typeof d === 'number' ? d : freshDim('bc');
+      }
+    }
+    out.push(d);
+  }
+  return out;
+}
+
+function normAxis(a: number, rank: number): number { return a < 0 ? a + rank : a; }
+
+function elementwise(op: string, a: Dim, b: Dim): Dim | undefined {
+  if (typeof a === 'number' && typeof b === 'number') {
+    switch (op) {
+      case 'Add': return a + b; case 'Sub': return a - b; case 'Mul': return a * b;
+      case 'Div': return b === 0 ? undefined : Math.trunc(a / b);
+      case 'Max': return Math.max(a, b); case 'Min': return Math.min(a, b);
+      case 'Equal': return a === b ? 1 : 0; case 'Less': return a < b ? 1 : 0; case 'LessOrEqual': return a <= b ? 1 : 0;
+      case 'Greater': return a > b ? 1 : 0; case 'GreaterOrEqual': return a >= b ? 1 : 0;
+      case 'And': return a && b ? 1 : 0; case 'Or': return a || b ? 1 : 0;
+      default: return undefined;
+    }
+  }
+  switch (op) {
+    case 'Mul': return dimMul(a, b);
+    case 'Div': return dimDiv(a, b);
+    // Symbolic dims are >= 0: never equal to a negative constant (the "-1 means infer" idiom).
+    case 'Equal': return a === b ? 1 : (typeof a === 'number' && a < 0) || (typeof b === 'number' && b < 0) ? 0 : undefined;
+    case 'Max': return a === b ? a : undefined; case 'Min': return a === b ? a : undefined;
+    default: return undefined;
+  }
+}
+
+function broadcastValues(op: string, a: ValueFacts, b: ValueFacts, outShape: Dim[]): Dim[] | undefined {
+  if (!a.value || !b.value) return undefined;
+  const n = outShape.reduce<number>((p, d) => (typeof d === 'number' ? p * d : NaN), 1);
+  if (!Number.isFinite(n) || n > MAX_TRACKED) return undefined;
+  const pick = (v: Dim[], i: number) => (v.length === 1 ? v[0]! : v.length === n ? v[i]! : undefined);
+  const out: Dim[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = pick(a.value, i), y = pick(b.value, i);
+    if (x === undefined || y === undefined) return undefined;
+    const r = elementwise(op, x, y);
+    if (r === undefined) return undefined;
+    out.push(r);
+  }
+  return out;
+}
+
+function staticCount(shape: Dim[] | undefined): number | undefined {
+  if (!shape) return undefined;
+  let n = 1;
+  for (const d of shape) { if (typeof d !== 'number') return undefined; n *= d; }
+  return n;
+}
+
+/** Reshape's output shape from its target (0 copies unless allowzero, -1 inferred). */
+export function reshapeShape(input: Dim[] | undefined, target: Dim[], allowzero: boolean): Dim[] | undefined {
+  const out = target.map((d, k) => (d === 0 && !allowzero ? input?.[k] : d));
+  if (out.some((d) => d === undefined)) return undefined;
+  const minus = out.findIndex((d) => d === -1);
+  if (minus >= 0) {
+    if (!input) return undefined;
+    const known = dimProduct(out.filter((_, k) => k !== minus) as Dim[]);
+    const rest = dimDiv(dimProduct(input), known);
+    out[minus] = rest ?? freshDim('rs');
+  }
+  return out as Dim[];
+}
+
+function reduce(n: Node, ins: (ValueFacts | undefined)[], g: Graph): ValueFacts[] {
+  const x = ins[0];
+  // Reductions took axes as an attribute until opset 18 (ReduceSum: 13).
+  const attrAxes = n.op === 'ReduceSum' ? g.opset < 13 : g.opset < 18;
+  const v = ins[1]?.value;
+  const axes = attrAxes ? n.ints('axes') : v && v.every((d) => typeof d === 'number') ? (v as number[]) : undefined;
+  if (!x?.shape || (!axes && !attrAxes && ins[1])) return [{ dtype: x?.dtype }];
+  const r = x.shape.length;
+  const set = new Set((axes ?? x.shape.map((_, k) => k)).map((a) => normAxis(a, r)));
+  if (!axes && n.int('noop_with_empty_axes', 0)) return [{ dtype: x.dtype, shape: x.shape }];
+  const keep = n.int('keepdims', 1) === 1;
+  return [{ dtype: x.dtype, shape: x.shape.flatMap((d, k) => (set.has(k) ? (keep ? [1] : []) : [d])) }];
+}
+
+const handlers: Record<string, Handler> = {
+  Constant: (n, _i, g) => {
+    const c = g.constant(n.outputs[0]);
+    if (!c) return undefined;
+    return [{ dtype: c.dtype, shape: c.dims, value: c.data.length <= MAX_TRACKED ? c.data : undefined }];
+  },
+  Cast: (n, [x]) => [{ dtype: n.int('to', 0), shape: x?.shape, value: x?.value }],
+  CastLike: (_n, [x, y]) => [{ dtype: y?.dtype, shape: x?.shape, value: x?.value }],
+  Shape: (n, [x]) => {
+    if (!x?.shape) return undefined;
+    const r = x.shape.length;
+    const start = normAxis(n.int('start', 0), r), endAttr = n.attr('end') ? normAxis(n.int('end', r), r) : r;
+    const v = x.shape.slice(Math.max(0, start), Math.min(r, endAttr));
+    return [{ dtype: DT.INT64, shape: [v.length], value: v }];
+  },
+  Size: (_n, [x]) => [{ dtype: DT.INT64, shape: [], value: x?.shape ? [dimProduct(x.shape)] : undefined }],
+  MatMul: (_n, [a, b]) => {
+    if (!a?.shape || !b?.shape) return [{ dtype: a?.dtype }];
+    const as = a.shape.length === 1 ? [1, a.shape[0]!] : a.shape, bs = b.shape.length === 1 ? [b.shape[0]!, 1] : b.shape;
+    const batch = broadcastShapes([as.slice(0, -2), bs.slice(0, -2)]);
+    if (!batch) return [{ dtype: a.dtype }];
+    const shape = [...batch, ...(a.shape.length === 1 ? [] : [as[as.length - 2]!]), ...(b.shape.length === 1 ? [] : [bs[bs.length - 1]!])];
+    return [{ dtype: a.dtype, shape }];
+  },
+  Gemm: (n, [a, b]) => {
+    if (!a?.shape || !b?.shape || a.shape.length !== 2 || b.shape.length !== 2) return [{ dtype: a?.dtype }];
+    const m = n.int('transA', 0) ? a.shape[1]! : a.shape[0]!, k = n.int('transB', 0) ? b.shape[0]! : b.shape[1]!;
+    return [{ dtype: a.dtype, shape: [m, k] }];
+  },
+  Einsum: (n, ins) => {
+    const eq = n.str('equation', '').replace(/\s/g, '');
+    const [lhs, rhs] = eq.split('->');
+    if (!lhs || rhs === undefined || eq.includes('...')) return [{ dtype: ins[0]?.dtype }];
+    const letters = new Map<string, Dim>();
+    lhs.split(',').forEach((term, k) => { const s = ins[k]?.shape; if (s && s.length === term.length) [...term].forEach((c, i) => letters.set(c, s[i]!)); });
+    const shape = [...rhs].map((c) => letters.get(c));
+    return [{ dtype: ins[0]?.dtype, shape: shape.every((d) => d !== undefined) ? (shape as Dim[]) : undefined }];
+  },
+  Reshape: (n, [x, s]) => {
+    if (!s?.value) return [{ dtype: x?.dtype, shape: s?.shape && typeof s.shape[0] === 'number' ? Array.from({ length: s.shape[0] }, () => freshDim('rs')) : undefined }];
+    const shape = reshapeShape(x?.shape, s.value, n.int('allowzero', 0) === 1);
+    const same = shape && x?.value && staticCount(shape) === x.value.length;
+    return [{ dtype: x?.dtype, shape, value: same ? x!.value : undefined }];
+  },
+  Flatten: (n, [x]) => {
+    if (!x?.shape) return [{ dtype: x?.dtype }];
+    const a = normAxis(n.int('axis', 1), x.shape.length);
+    return [{ dtype: x.dtype, shape: [dimProduct(x.shape.slice(0, a)), dimProduct(x.shape.slice(a))] }];
+  },
+  Transpose: (n, [x]) => {
+    if (!x?.shape) return [{ dtype: x?.dtype }];
+    const perm = n.ints('perm') ?? x.shape.map((_, i) => x.shape!.length - 1 - i);
+    return [{ dtype: x.dtype, shape: perm.map((p) => x.shape![p]!) }];
+  },
+  Unsqueeze: (n, [x, a], g) => {
+    const axes = n.ints('axes') ?? (a?.value?.every((v) => typeof v === 'number') ? (a.value as number[]) : undefined);
+    if (!x?.shape || !axes) return [{ dtype: x?.dtype }];
+    const r = x.shape.length + axes.length;
+    const set = new Set(axes.map((v) => normAxis(v, r)));
+    const shape: Dim[] = [];
+    let j = 0;
+    for (let k = 0; k < r; k++) shape.push(set.has(k) ? 1 : x.shape[j++]!);
+    void g;
+    return [{ dtype: x.dtype, shape, value: x.value }];
+  },
+  Squeeze: (n, [x, a]) => {
+    if (!x?.shape) return [{ dtype: x?.dtype }];
+    const axes = n.ints('axes') ?? (a?.value?.every((v) => typeof v === 'number') ? (a.value as number[]) : undefined);
+    const r = x.shape.length;
+    const set = axes ? new Set(axes.map((v) => normAxis(v, r))) : new Set(x.shape.flatMap((d, k) => (d === 1 ? [k] : [])));
+    if (!axes && x.shape.some((d) => typeof d !== 'number')) return [{ dtype: x.dtype }];
+    return [{ dtype: x.dtype, shape: x.shape.filter((_, k) => !set.has(k)), value: x.value }];
+  },
+  Concat: (n, ins) => {
+    const shapes = ins.map((i) => i?.shape);
+    const dtype = ins.find((i) => i?.dtype)?.dtype;
+    if (shapes.some((s) => !s)) return [{ dtype }];
+    const r = shapes[0]!.length;
+    const ax = normAxis(n.int('axis', 0), r);
+    const shape = [...shapes[0]!];
+    shape[ax] = dimProduct([]) as Dim;
+    let total: Dim = 0;
+    for (const s of shapes) {
+      const d = s![ax]!;
+      total = typeof total === 'number' && typeof d === 'number' ? total + d : freshDim('cat');
+    }
+    shape[ax] = total;
+    const value = r === 1 && ins.every((i) => i?.value) ? ins.flatMap((i) => i!.value!) : undefined;
+    return [{ dtype, shape, value }];
+  },
+  Gather: (n, [x, idx]) => {
+    if (!x?.shape || !idx?.shape) return [{ dtype: x?.dtype }];
+    const ax = normAxis(n.int('axis', 0), x.shape.length);
+    const shape = [...x.shape.slice(0, ax), ...idx.shape, ...x.shape.slice(ax + 1)];
+    let value: Dim[] | undefined;
+    if (x.shape.length === 1 && x.value && idx.value && idx.value.every((v) => typeof v === 'number')) {
+      const len = x.value.length;
+      const picked = (idx.value as number[]).map((i) => x.value![i < 0 ? i + len : i]);
+      if (picked.every((v) => v !== undefined)) value = picked as Dim[];
+    }
+    return [{ dtype: x.dtype, shape, value }];
+  },
+  ReduceMean: (n, ins, g) => reduce(n, ins, g), ReduceSum: (n, ins, g) => reduce(n, ins, g), ReduceMax: (n, ins, g) => reduce(n, ins, g),
+  ReduceMin: (n, ins, g) => reduce(n, ins, g), ReduceProd: (n, ins, g) => reduce(n, ins, g), ReduceL2: (n, ins, g) => reduce(n, ins, g),
+  Conv: (n, [x, w]) => {
+    if (!x?.shape || !w?.shape || n.str('auto_pad', 'NOTSET') !== 'NOTSET') return [{ dtype: x?.dtype }];
+    const sp = x.shape.length - 2;
+    const k = n.ints('kernel_shape') ?? (w.shape.slice(2) as number[]);
+    const strides = n.ints('strides') ?? new Array(sp).fill(1), dil = n.ints('dilations') ?? new Array(sp).fill(1);
+    const pads = n.ints('pads') ?? new Array(2 * sp).fill(0);
+    const spatial = x.shape.slice(2).map((d, i) => (typeof d === 'number' && typeof k[i] === 'number'
+      ? Math.floor((d + pads[i]! + pads[i + sp]! - dil[i]! * (k[i]! - 1) - 1) / strides[i]!) + 1 : freshDim('conv')));
+    return [{ dtype: x.dtype, shape: [x.shape[0]!, w.shape[0]!, ...spatial] }];
+  },
+  GatherElements: (_n, [x, idx]) => [{ dtype: x?.dtype, shape: idx?.shape }],
+  Slice: (n, ins, g) => {
+    const [x] = ins;
+    if (!x?.shape) return [{ dtype: x?.dtype }];
+    const num = (k: number): number[] | undefined => {
+      if (g.opset < 10) return k === 1 ? n.ints('starts') : k === 2 ? n.ints('ends') : k === 3 ? n.ints('axes') : undefined;
+      const v = ins[k]?.value;
+      return v && v.every((d) => typeof d === 'number') ? (v as number[]) : undefined;
+    };
+    const starts = num(1), ends = num(2);
+    if (!starts || !ends) {
+      // Exporters slice buffers (position ids, causal tables) to a run-time length: x[0:L] along one
+      // axis with L symbolic has L elements (a longer L would overrun the buffer the model was built for).
+      const endV = ins[2]?.value, axesV = num(3) ?? [0];
+      const stepsV = num(4) ?? [1];
+      if (starts && endV?.length === 1 && typeof endV[0] === 'string' && starts[0] === 0 && stepsV[0] === 1 && axesV.length === 1) {
+        const shape = [...x.shape];
+        shape[normAxis(axesV[0]!, shape.length)] = endV[0];
+        return [{ dtype: x.dtype, shape }];
+      }
+      return [{ dtype: x.dtype, shape: x.shape.map(() => freshDim('sl')) }];
+    }
+    const axes = num(3) ?? starts.map((_, i) => i), steps = num(4) ?? starts.map(() => 1);
+    const shape = [...x.shape];
+    let value = x.value && x.shape.length === 1 ? [...x.value] : undefined;
+    axes.forEach((a0, i) => {
+      const a = normAxis(a0, x.shape!.length);
+      const d = x.shape![a]!;
+      const st = starts[i]!, en = ends[i]!, step = steps[i]!;
+      if (typeof d !== 'number') {
+        // Symbolic: only the whole-axis slice keeps a known dim.
+        shape[a] = step === 1 && st === 0 && en >= BIG / 2 ** 20 ? d : freshDim('sl');
+        value = undefined;
+        return;
+      }
+      const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
+      const s = step > 0 ? clamp(st < 0 ? st + d : st, 0, d) : clamp(st < 0 ? st + d : st, -1, d - 1);
+      const e = step > 0 ? clamp(en < 0 ? en + d : en, 0, d) : clamp(en < 0 ? en + d : en, -1, d - 1);
+      const len = Math.max(0, Math.ceil((e - s) / step));
+      shape[a] = len;
+      if (value) value = Array.from({ length: len }, (_, k) => value![s + k * step]!);
+    });
+    return [{ dtype: x.dtype, shape, value }];
+  },
+  Expand: (_n, [x, s]) => {
+    if (!s?.value) return [{ dtype: x?.dtype }];
+    return [{ dtype: x?.dtype, shape: broadcastShapes([x?.shape, s.value]) }];
+  },
+  Tile: (_n, [x, r]) => {
+    if (!x?.shape || !r?.value) return [{ dtype: x?.dtype }];
+    return [{ dtype: x.dtype, shape: x.shape.map((d, k) => dimMul(d, r.value![k]!)) }];
+  },
+  ConstantOfShape: (n, [s]) => {
+    const a = n.attr('value');
+    const dtype = a?.t?.dataType ?? DT.FLOAT;
+    if (!s?.value) return [{ dtype, shape: s?.shape && typeof s.shape[0] === 'number' ? Array.from({ length: s.shape[0] }, () => freshDim('cos')) : undefined }];
+    const count = staticCount(s.value);
+    let value: Dim[] | undefined;
+    if (count !== undefined && count <= MAX_TRACKED && dtype !== DT.FLOAT && dtype !== DT.FLOAT16) {
+      const v = a?.t ? (a.t.int64Data[0] !== undefined ? Number(a.t.int64Data[0]) : a.t.rawData.length ? new DataView(a.t.rawData.buffer, a.t.rawData.byteOffset).getUint8(0) : 0) : 0;
+      // int64 raw data: read as a full 64-bit value.
+      const full = a?.t && a.t.rawData.length === 8 ? Number(new DataView(a.t.rawData.buffer, a.t.rawData.byteOffset, 8).getBigInt64(0, true)) : v;
+      value = new Array(count).fill(full);
+    }
+    return [{ dtype, shape: s.value, value }];
+  },
+  Range: (_n, [s, l, d]) => {
+    const [a, b, c] = [s?.value?.[0], l?.value?.[0], d?.value?.[0]];
+    if (typeof a === 'number' && typeof b === 'number' && typeof c === 'number' && c !== 0) {
+      const n = Math.max(0, Math.ceil((b - a) / c));
+      return [{ dtype: s?.dtype, shape: [n], value: n <= MAX_TRACKED ? Array.from({ length: n }, (_, i) => a + i * c) : undefined }];
+    }
+    // range(0, L, 1) has L elements, symbolic or not.
+    if (a === 0 && c === 1 && b !== undefined) return [{ dtype: s?.dtype, shape: [b] }];
+    return [{ dtype: s?.dtype, shape: [freshDim('range')] }];
+  },
+  Split: (n, ins, g) => {
+    const [x] = ins;
+    const outs = n.outputs.length;
+    if (!x?.shape) return Array.from({ length: outs }, () => ({ dtype: x?.dtype }));
+    const ax = normAxis(n.int('axis', 0), x.shape.length);
+    let sizes: Dim[] | undefined = g.opset >= 13 ? ins[1]?.value : n.ints('split');
+    if (!sizes) { const each = dimDiv(x.shape[ax]!, outs); sizes = each !== undefined ? new Array(outs).fill(each) : undefined; }
+    return Array.from({ length: outs }, (_, k) => {
+      const shape = [...x.shape!];
+      shape[ax] = sizes?.[k] ?? freshDim('split');
+      return { dtype: x.dtype, shape };
+    });
+  },
+  Where: (_n, [c, a, b]) => {
+    const shape = broadcastShapes([c?.shape, a?.shape, b?.shape]);
+    let value: Dim[] | undefined;
+    if (shape && c?.value && a?.value && b?.value) {
+      const n = staticCount(shape);
+      if (n !== undefined && n <= MAX_TRACKED) {
+        const pick = (v: Dim[], i: number) => (v.length === 1 ? v[0] : v.length === n ? v[i] : undefined);
+        const out: Dim[] = [];
+        for (let i = 0; i < n; i++) {
+          const cv = pick(c.value, i), av = pick(a.value, i), bv = pick(b.value, i);
+          if (typeof cv !== 'number' || av === undefined || bv === undefined) { value = undefined; break; }
+          out.push(cv ? av : bv);
+        }
+        if (out.length === n) value = out;
+      }
+    }
+    return [{ dtype: a?.dtype ?? b?.dtype, shape, value }];
+  },
+  Not: (_n, [x]) => [{ dtype: DT.BOOL, shape: x?.shape, value: x?.value?.every((v) => typeof v === 'number') ? x.value.map((v) => (v ? 0 : 1)) : undefined }],
+  IsNaN: (_n, [x]) => [{ dtype: DT.BOOL, shape: x?.shape }],
+  IsInf: (_n, [x]) => [{ dtype: DT.BOOL, shape: x?.shape }],
+  Attention: (n, [q, k, v]) => {
+    if (n.domain !== '') return undefined;
+    const out: ValueFacts = { dtype: q?.dtype };
+    if (q?.shape?.length === 4 && v?.shape?.length === 4) out.shape = [q.shape[0]!, q.shape[1]!, q.shape[2]!, v.shape[3]!];
+    else if (q?.shape?.length === 3 && v?.shape?.length === 3) {
+      const hq = n.int('q_num_heads', 0), hk = n.int('kv_num_heads', 0);
+      const dv = hk ? dimDiv(v.shape[2]!, hk) : undefined;
+      if (hq && dv !== undefined) out.shape = [q.shape[0]!, q.shape[1]!, dimMul(hq, dv)];
+    }
+    void k;
+    return [out];
+  },
+};
+
+export class Facts {
+  private readonly facts = new Map<string, ValueFacts>();
+  constructor(private readonly graph: Graph) {
+    // Seeds: graph inputs and value_info (exporters' own inference), initializers.
+    for (const vi of [...graph.proto.input, ...graph.proto.valueInfo, ...graph.proto.output]) {
+      const tt = vi.type?.value.case === 'tensorType' ? vi.type.value.value : undefined;
+      if (!tt) continue;
+      const shape = tt.shape ? tt.shape.dim.map((d) => (d.value.case === 'dimValue' ? Number(d.value.value) : d.value.case === 'dimParam' ? symDim(d.value.value) : freshDim('vi'))) : undefined;
+      // Exporters' value_info dim names (e.g. "s0") are their own: only static dims are trusted
+      // for intermediate values; graph inputs keep their symbolic names.
+      const trusted = graph.graphInputs.has(vi.name) ? shape : shape?.every((d) => typeof d === 'number') ? shape : undefined;
+      this.facts.set(vi.name, { dtype: tt.elemType || undefined, shape: trusted });
+    }
+    for (const [name, t] of graph.initializers) {
+      const c = graph.constant(name);
+      this.facts.set(name, { dtype: t.dataType, shape: t.dims.map(Number), value: c && c.data.length <= MAX_TRACKED ? c.data : undefined });
+    }
+    for (const node of graph.nodes) this.inferNode(node);
+  }
+
+  get(value: string | undefined): ValueFacts | undefined { return value ? this.facts.get(value) : undefined; }
+  shape(value: string | undefined): Dim[] | undefined { return this.get(value)?.shape; }
+  dtype(value: string | undefined): number | undefined { return this.get(value)?.dtype; }
+  rank(value: string | undefined): number | undefined { return this.get(value)?.shape?.length; }
+  set(value: string, f: ValueFacts): void { this.facts.set(value, f); }
+
+  /** Infers one node's outputs; keeps existing (seeded) facts where inference knows less. */
+  inferNode(node: Node): void {
+    const ins = node.inputs.map((x) => (x ? this.facts.get(x) : undefined));
+    let outs: ValueFacts[] | undefined;
+    const h = handlers[node.op];
+    if (node.domain === '' || node.domain === 'com.microsoft') {
+      if (h) outs = h(node, ins, this.graph, this);
+      else if (UNARY_SAME.has(node.op)) outs = [{ dtype: ins[0]?.dtype, shape: ins[0]?.shape }];
+      else if (BINARY.has(node.op)) {
+        const shape = broadcastShapes([ins[0]?.shape, ins[1]?.shape]);
+        const value = shape && ins[0] && ins[1] ? broadcastValues(node.op, ins[0], ins[1], shape) : undefined;
+        outs = [{ dtype: COMPARE.has(node.op) ? DT.BOOL : ins[0]?.dtype ?? ins[1]?.dtype, shape, value }];
+      }
+    }
+    node.outputs.forEach((o, k) => {
+      if (!o) return;
+      const mine = outs?.[k];
+      const seeded = this.facts.get(o);
+      this.facts.set(o, {
+        dtype: mine?.dtype ?? seeded?.dtype,
+        shape: mine?.shape ?? seeded?.shape ?? undefined,
+        value: mine?.value,
+      });
+    });
+  }
+}
+
+/** Runs inference over the whole graph. */
+export function inferFacts(graph: Graph): Facts { return new Facts(graph); }

@@ -1,0 +1,134 @@
+// Turning a proven attention site into one fa_onnx.FlashAttention node: choosing the forms of
+// q, k, v and the output (packed rank 3 where the graph has it, else rank 4 in one layout), adding
+// the few helper nodes masks need (Not, And, Add, Cast), and taking over the output value.
+import { DT, dimEq, makeAttribute, type Facts, type Graph, type Node } from '../ir/index.js';
+import type { Delivery, Form, Operand } from './views.js';
+
+export const FA_DOMAIN = 'fa_onnx';
+
+export interface RewriteOptions {
+  target?: 'cpu' | 'cuda';
+  computeDtype?: 'keep' | 'float16' | 'bfloat16';
+}
+
+export interface SiteReport {
+  id: string;
+  pattern: string;
+  status: 'fused' | 'skipped';
+  reason?: string;
+  op?: string;
+  attributes?: Record<string, number | string>;
+  removedNodes: string[];
+}
+
+/** Everything a pass proved about one site; `emitAttention` decides the forms and writes it. */
+export interface AttentionPlan {
+  id: string;
+  pattern: string;
+  /** Node that computes the [B, Hq, Sq, Dv] attention result today. */
+  resultNode: Node;
+  q: Operand[];
+  k: Operand[];
+  v: Operand[];
+  deliveries: Delivery[];
+  /** Multiplier on q·k besides the operands' own scalar factors. */
+  scale: number;
+  attributes: Record<string, number | string>;
+  biases: string[];
+  /** Boolean tensors, true = attend (already in that sense). */
+  masks: string[];
+  /** Boolean tensors that must be negated first (true = masked). */
+  negatedMasks: string[];
+  keyLengths?: string;
+  /** Nodes this site covers (for the report of removed nodes). */
+  matched: Node[];
+}
+
+interface Choice { q: Operand; k: Operand; v: Operand; out: Delivery; layout: 'BSHD' | 'BHSD'; packed: number }
+
+function choose(plan: AttentionPlan): Choice | undefined {
+  let best: Choice | undefined;
+  for (const layout of ['BHSD', 'BSHD'] as const) {
+    const pick = (list: Operand[]): Operand | undefined => list.find((o) => o.form === 'packed') ?? list.find((o) => o.form === layout);
+    const byForm = (f: Form) => ({ q: plan.q.find((o) => o.form === f), out: plan.deliveries.find((d) => d.form === f) });
+    const packedQ = byForm('packed'), laidQ = byForm(layout);
+    const qo = packedQ.q && packedQ.out ? packedQ : laidQ.q && laidQ.out ? laidQ : undefined;
+    const k = pick(plan.k), v = pick(plan.v);
+    if (!qo || !k || !v) continue;
+    const packed = [qo.q!, k, v].filter((o) => o.form === 'packed').length;
+    if (!best || packed > best.packed) best = { q: qo.q!, k, v, out: qo.out!, layout, packed };
+  }
+  return best;
+}
+
+/** Writes the fused node; returns the report, or a reason when no consistent form exists. */
+export function emitAttention(g: Graph, facts: Facts, plan: AttentionPlan, options: RewriteOptions): SiteReport | string {
+  const c = choose(plan);
+  if (!c) return 'q, k, v and the output have no common layout (would need copies)';
+  const T = facts.dtype(c.q.value);
+  if (T === undefined || facts.dtype(c.k.value) !== T || facts.dtype(c.v.value) !== T) return 'q, k and v do not share one known dtype';
+  if (![DT.FLOAT, DT.FLOAT16, DT.BFLOAT16].includes(T)) return `dtype ${T} is not float32, float16 or bfloat16`;
+  if (facts.dtype(plan.resultNode.outputs[0]) !== T) return 'the attention output dtype differs from q';
+  const hq = c.q.heads, hk = c.k.heads;
+  if (hk !== c.v.heads || hq % hk !== 0) return `head counts do not fit: q ${hq}, k ${hk}, v ${c.v.heads}`;
+  if (!dimEq(c.q.headDim, c.k.headDim)) return 'q and k head dims differ';
+  for (const b of plan.biases) if (facts.dtype(b) !== T) return `the bias '${b}' is ${facts.dtype(b) === DT.FLOAT ? 'float32' : 'another dtype'}, not the model's attention dtype`;
+  const scale = plan.scale * c.q.scale * c.k.scale;
+  if (!Number.isFinite(scale) || scale === 0) return `the combined scale ${scale} is not usable`;
+
+  const target = c.out.value;
+  const owner = g.producerOf(target)!;
+  const base = plan.id.replace(/[^A-Za-z0-9_./-]/g, '_');
+  const helper = (op: string, inputs: string[], attrs: ReturnType<typeof makeAttribute>[] = []) => {
+    const out = g.freshName(`${base}/fa_${op.toLowerCase()}`);
+    g.insertBefore(owner, { op, name: out, inputs, outputs: [out], attributes: attrs });
+    return out;
+  };
+
+  let bias = plan.biases[0] ?? '';
+  for (const b of plan.biases.slice(1)) bias = helper('Add', [bias, b]);
+  const masks = [...plan.masks, ...plan.negatedMasks.map((m) => helper('Not', [m]))];
+  let mask = masks[0] ?? '';
+  for (const m of masks.slice(1)) mask = helper('And', [mask, m]);
+  let keyLengths = plan.keyLengths ?? '';
+  if (keyLengths && facts.dtype(keyLengths) !== DT.INT32) keyLengths = helper('Cast', [keyLengths], [makeAttribute('to', DT.INT32)]);
+
+  const attrs: Record<string, number | string> = { scale, ...plan.attributes };
+  const anyRank4 = [c.q, c.k, c.v].some((o) => o.form !== 'packed');
+  if (anyRank4 && c.layout !== 'BSHD') attrs.layout = c.layout;
+  attrs.num_heads = hq;
+  attrs.kv_num_heads = hk;
+
+  // Optional lower-precision compute for float32 models (explicit option only).
+  const cd = options.computeDtype ?? 'keep';
+  const castTo = cd === 'float16' ? DT.FLOAT16 : cd === 'bfloat16' ? DT.BFLOAT16 : undefined;
+  const lower = castTo !== undefined && T === DT.FLOAT;
+  const cast = (x: string) => (x && lower ? helper('Cast', [x], [makeAttribute('to', castTo!)]) : x);
+
+  g.detachOutput(owner, target);
+  const out = lower ? g.freshName(`${target}/fa_out`) : target;
+  const node = g.insertBefore(owner, {
+    op: 'FlashAttention', domain: FA_DOMAIN, name: g.freshName(`${base}/FlashAttention`),
+    inputs: trimOptional([cast(c.q.value), cast(c.k.value), cast(c.v.value), cast(bias), mask, keyLengths]),
+    outputs: [out],
+    attributes: Object.entries(attrs).map(([k, x]) => makeAttribute(k, x, k === 'scale' || k === 'softcap')),
+  });
+  if (lower) {
+    g.insertBefore(owner, { op: 'Cast', name: g.freshName(`${base}/fa_cast_out`), inputs: [out], outputs: [target], attributes: [makeAttribute('to', T)] });
+  }
+  g.claimOutput(node, target);
+  facts.set(out, { dtype: lower ? castTo : T, shape: facts.shape(target) });
+
+  const covered = [...plan.matched, ...c.q.through, ...c.k.through, ...c.v.through, ...c.out.through, owner];
+  return {
+    id: plan.id, pattern: plan.pattern, status: 'fused', op: `${FA_DOMAIN}.FlashAttention`,
+    attributes: { ...attrs, q: c.q.form, k: c.k.form, v: c.v.form, ...(lower ? { compute: cd } : {}) },
+    removedNodes: [...new Set(covered.map((n) => n.id))],
+  };
+}
+
+function trimOptional(inputs: string[]): string[] {
+  let n = inputs.length;
+  while (n > 3 && !inputs[n - 1]) n--;
+  return inputs.slice(0, n);
+}

@@ -1,0 +1,134 @@
+// The decomposed attention that exporters write: Softmax(scale·Q·Kᵀ + masks) · V, with head
+// split/merge views around it. Anchored on Softmax; covers eager attention, torch's SDPA
+// decomposition (sqrt-scale on Q and K, boolean masks, the NaN guard) and onnxscript's output.
+import { FLOAT_TYPES, uniformValue, type Dim, type Facts, type Graph, type Node } from '../../ir/index.js';
+import type { AttentionPlan } from '../emit.js';
+import { constant, match, op, v } from '../pattern.js';
+import { operandSources, outputTargets, type Want } from '../views.js';
+import { broadcastProblem, provenFinite } from './masks.js';
+import { readScoreChain } from './scores.js';
+
+export const PATTERN = 'decomposed-attention';
+
+/** torch's SDPA replaces the NaN rows of all-masked softmax by zeros: Where(IsNaN(p), 0, p). */
+const nanGuard = op('Where', op('IsNaN', v('p')), constant('zero', (c) => uniformValue(c) === 0 && c.dims.every((d) => d === 1)), v('p'));
+
+interface ProbsPath { pv: Node; guard: boolean; nodes: Node[] }
+
+/** Follows the probabilities from Softmax to the P·V MatMul through Casts, Dropout and the NaN guard. */
+function probsToValue(g: Graph, facts: Facts, softmax: Node): ProbsPath | string {
+  let cur = softmax.outputs[0]!;
+  let guard = false;
+  const nodes: Node[] = [];
+  for (let step = 0; step < 8; step++) {
+    if (g.isGraphOutput(cur) || g.subgraphUses.has(cur)) return 'the attention probabilities are a graph output or used by a subgraph';
+    const uses = g.usesOf(cur);
+    if (uses.length === 2) {
+      const where = uses.find((n) => n.op === 'Where');
+      const m = where ? match(g, nanGuard, where.outputs[0]) : undefined;
+      if (!m || m.values.get('p') !== cur || !uses.some((n) => n.op === 'IsNaN')) return 'the attention probabilities are used outside the attention';
+      guard = true;
+      nodes.push(...m.matched);
+      cur = where!.outputs[0]!;
+      continue;
+    }
+    if (uses.length !== 1) return uses.length ? 'the attention probabilities are used outside the attention' : 'the attention probabilities are unused';
+    const n = uses[0]!;
+    if (n.domain !== '') return `unsupported ${n.domain}.${n.op} after Softmax`;
+    if (n.op === 'MatMul' && n.input(0) === cur) return { pv: n, guard, nodes };
+    if (n.op === 'Identity' || (n.op === 'Cast' && FLOAT_TYPES.has(n.int('to', 0)))) { nodes.push(n); cur = n.outputs[0]!; continue; }
+    if (n.op === 'Dropout') {
+      // Inference: Dropout is the identity unless training_mode is a true constant.
+      const training = n.input(2) ? g.constant(n.input(2)) : undefined;
+      if (n.input(2) && (!training || training.data[0] !== 0)) return 'a Dropout whose training_mode is not a false constant';
+      if (n.outputs[1] && g.usesOf(n.outputs[1]).length) return 'the Dropout mask output is used';
+      nodes.push(n); cur = n.outputs[0]!; continue;
+    }
+    return `unsupported ${n.op} between Softmax and the P·V product`;
+  }
+  return 'too many operations after Softmax';
+}
+
+/** How an Einsum computes q·k: its K operand read as [B,H,S,D] ('kv') or [B,H,D,S] ('kt'). */
+function einsumKeyForm(n: Node): Want | undefined {
+  const eq = n.str('equation', '').replace(/\s/g, '');
+  const m = /^(\w{4}),(\w{4})->(\w{4})$/.exec(eq);
+  if (!m) return undefined;
+  const [a, b, o] = [m[1]!, m[2]!, m[3]!];
+  const [B, H, I, D] = a;
+  if (o !== `${B}${H}${I}${b[2] === D ? b[3] : b[2]}`) return undefined;
+  const J = o[3]!;
+  if (b === `${B}${H}${J}${D}`) return 'kv';
+  if (b === `${B}${H}${D}${J}`) return 'kt';
+  return undefined;
+}
+
+export function planDecomposedAttention(g: Graph, facts: Facts, softmax: Node): AttentionPlan | string {
+  const rank = facts.rank(softmax.input(0));
+  if (rank !== 4) return `Softmax input of rank ${rank ?? 'unknown'}, not [B, H, Sq, Sk]`;
+  const axis = softmax.int('axis', g.opset >= 13 ? -1 : 1);
+  if (axis !== -1 && axis !== rank - 1) return `Softmax over axis ${axis}, not the last (key) axis`;
+
+  const path = probsToValue(g, facts, softmax);
+  if (typeof path === 'string') return path;
+  const chain = readScoreChain(g, facts, softmax.input(0)!);
+  if (typeof chain === 'string') return chain;
+
+  const qk = chain.qk;
+  let kWant: Want = 'kt';
+  if (qk.op === 'Einsum') {
+    const f = einsumKeyForm(qk);
+    if (!f) return `Einsum '${qk.str('equation', '')}' is not a per-head q·k product`;
+    kWant = f;
+  }
+  const scores = facts.shape(qk.outputs[0]);
+  if (!scores || scores.length !== 4) return 'the Q·Kᵀ product is not a rank-4 [B, H, Sq, Sk] tensor';
+  const resultShape = facts.shape(path.pv.outputs[0]);
+  if (!resultShape || resultShape.length !== 4) return 'the P·V product is not a rank-4 [B, H, Sq, Dv] tensor';
+
+  const q = operandSources(g, facts, qk.input(0)!, 'q');
+  const k = operandSources(g, facts, qk.input(1)!, kWant);
+  const val = operandSources(g, facts, path.pv.input(1)!, 'kv');
+  if (!q.length) return 'Q is not a [B, H, S, D] view of a projection (heads not proven)';
+  if (!k.length) return 'K is not a [B, H, S, D] view of a projection (heads not proven)';
+  if (!val.length) return 'V is not a [B, H, S, D] view of a projection (heads not proven)';
+  const heads = q[0]!.heads;
+
+  for (const x of [...chain.biases, ...chain.masks.map((m) => m.cond)]) {
+    const problem = broadcastProblem(facts, x, scores as Dim[]);
+    if (problem) return problem;
+  }
+
+  // What a fully masked row gives in the original decides masked_rows (ops/README.md).
+  const anyInf = chain.masks.some((m) => m.fill === -Infinity);
+  const anyFinite = chain.masks.some((m) => m.fill !== -Infinity);
+  if (anyInf && anyFinite) return 'masks with both -inf and finite fill values';
+  const biases = [...chain.biases];
+  let masks = chain.masks;
+  const biasesFinite = biases.every((b) => provenFinite(g, facts, b));
+  if (anyFinite && !biasesFinite) {
+    // A finite mask next to a bias that might hold -inf: keep the additive masks as biases (exact).
+    if (masks.some((m) => !m.additive)) return 'a finite Where mask together with a bias that may hold -inf';
+    biases.push(...masks.map((m) => m.biasValue!));
+    masks = [];
+  }
+  const attributes: Record<string, number | string> = {};
+  if (chain.softcap) attributes.softcap = chain.softcap;
+  const canBeInf = anyInf || !biases.every((b) => provenFinite(g, facts, b));
+  if (masks.length && anyFinite) attributes.masked_rows = 'uniform';
+  else if (canBeInf) attributes.masked_rows = path.guard ? 'zero' : 'nan';
+
+  return {
+    id: softmax.id,
+    pattern: PATTERN,
+    resultNode: path.pv,
+    q, k, v: val,
+    deliveries: outputTargets(g, facts, path.pv.outputs[0]!, heads),
+    scale: chain.scale,
+    attributes,
+    biases,
+    masks: masks.filter((m) => m.attendWhen).map((m) => m.cond),
+    negatedMasks: masks.filter((m) => !m.attendWhen).map((m) => m.cond),
+    matched: [softmax, ...path.nodes, path.pv, ...chain.nodes],
+  };
+}

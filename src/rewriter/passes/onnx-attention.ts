@@ -1,0 +1,68 @@
+// The standard ONNX Attention operator (opsets 23/24): same math as ours when no KV cache is
+// passed in or out and the QK-matmul output is not asked for.
+import { DT, type Facts, type Graph, type Node } from '../../ir/index.js';
+import type { AttentionPlan } from '../emit.js';
+import { operandSources, outputTargets, type Operand } from '../views.js';
+
+export const PATTERN = 'onnx-attention';
+
+/** A rank-3 input used as is: [B, S, H·D] with the head count from the node's attributes. */
+function packedOperand(facts: Facts, value: string, heads: number): Operand | undefined {
+  const s = facts.shape(value);
+  if (!s || s.length !== 3 || !heads || typeof s[2] !== 'number' || s[2] % heads !== 0) return undefined;
+  return { value, form: 'packed', heads, headDim: s[2] / heads, scale: 1, through: [] };
+}
+
+export function planOnnxAttention(g: Graph, facts: Facts, node: Node): AttentionPlan | string {
+  const [q, k, v, mask, pastK, pastV, nonpad] = [0, 1, 2, 3, 4, 5, 6].map((i) => node.input(i));
+  if (!q || !k || !v) return 'Attention without query, key and value';
+  if (pastK || pastV) return 'Attention with a past key/value cache (not a dense attention)';
+  for (let i = 1; i < node.outputs.length; i++) {
+    const o = node.outputs[i];
+    if (o && (g.usesOf(o).length || g.isGraphOutput(o))) return i === 3 ? 'the QK-matmul output of Attention is used' : 'the present key/value outputs of Attention are used';
+  }
+  const rank = facts.rank(q);
+  const qHeads = node.int('q_num_heads', 0), kvHeads = node.int('kv_num_heads', 0);
+  let qs: Operand[], ks: Operand[], vs: Operand[];
+  let deliveries;
+  if (rank === 3) {
+    const qo = packedOperand(facts, q, qHeads), ko = packedOperand(facts, k, kvHeads), vo = packedOperand(facts, v, kvHeads);
+    if (!qo || !ko || !vo) return 'rank-3 Attention whose head counts do not divide the hidden sizes';
+    [qs, ks, vs] = [[qo], [ko], [vo]];
+    deliveries = [{ value: node.outputs[0]!, form: 'packed' as const, through: [] }];
+  } else if (rank === 4) {
+    qs = operandSources(g, facts, q, 'q');
+    ks = operandSources(g, facts, k, 'kv');
+    vs = operandSources(g, facts, v, 'kv');
+    if (!qs.length || !ks.length || !vs.length) return 'rank-4 Attention inputs whose head layout is not proven';
+    deliveries = outputTargets(g, facts, node.outputs[0]!, qs[0]!.heads);
+  } else return `Attention with rank-${rank ?? 'unknown'} inputs`;
+
+  const attributes: Record<string, number | string> = {};
+  const scaleAttr = node.attr('scale');
+  const headDim = qs[0]!.headDim;
+  if (!scaleAttr && typeof headDim !== 'number') return 'the head dim is not static (default scale)';
+  const scale = scaleAttr ? scaleAttr.f : 1 / Math.sqrt(headDim as number);
+  // ONNX aligns the causal mask to the top left when there is no past.
+  if (node.int('is_causal', 0)) attributes.causal = 1;
+  const softcap = node.float('softcap', 0);
+  if (softcap > 0) attributes.softcap = softcap;
+  const maskType = facts.dtype(mask);
+  if (mask && maskType === undefined) return 'the attention mask dtype is unknown';
+  // The ONNX definition turns a boolean mask into -inf and softmaxes: all-masked rows are NaN.
+  if (mask || nonpad) attributes.masked_rows = 'nan';
+  return {
+    id: node.id,
+    pattern: PATTERN,
+    resultNode: node,
+    q: qs, k: ks, v: vs,
+    deliveries,
+    scale,
+    attributes,
+    biases: mask && maskType !== DT.BOOL ? [mask] : [],
+    masks: mask && maskType === DT.BOOL ? [mask] : [],
+    negatedMasks: [],
+    keyLengths: nonpad,
+    matched: [node],
+  };
+}

@@ -1,0 +1,136 @@
+// Reading what happens to the scores between Q·Kᵀ and Softmax: scaling, softcap, additive biases
+// and masks. The op computes, in this order, scale·(q·k), softcap, + bias, exclusion; a graph that
+// applies them in another order (a bias before the scale, ...) is not rewritten.
+import { FLOAT_TYPES, lowestFinite, uniformValue, type Facts, type Graph, type Node } from '../../ir/index.js';
+import { constant, match, op, v } from '../pattern.js';
+import { scalarFactor } from '../views.js';
+
+/** A boolean mask: the key takes part where `cond` equals `attendWhen`; elsewhere it gets `fill`. */
+export interface MaskTerm {
+  cond: string;
+  attendWhen: boolean;
+  /** The score an excluded key gets (-Infinity, or a large finite negative such as finfo.min). */
+  fill: number;
+  /** Added as Where(cond, 0, fill) rather than replacing scores through Where(cond, scores, fill). */
+  additive: boolean;
+  /** For additive masks: the value added (the Where output), usable as a plain bias instead. */
+  biasValue?: string;
+}
+
+export interface ScoreChain {
+  qk: Node;
+  scale: number;
+  softcap: number;
+  biases: string[];
+  masks: MaskTerm[];
+  nodes: Node[];
+}
+
+const isScalar = (c: { dims: number[] }) => c.dims.every((d) => d === 1);
+const scalarZero = constant('zero', (c) => isScalar(c) && uniformValue(c) === 0);
+const scalarFill = constant('fill', (c) => isScalar(c) && uniformValue(c) !== undefined);
+
+/** softcap · tanh(x / softcap), written with Div or with Mul by the reciprocal. */
+const softcapDiv = op('Mul', op('Tanh', op('Div', v('x'), constant('inner', isScalar))), constant('outer', isScalar)).commute();
+const softcapMul = op('Mul', op('Tanh', op('Mul', v('x'), constant('inner', isScalar)).commute()), constant('outer', isScalar)).commute();
+/** Where(cond, 0, fill) and Where(cond, fill, 0): masks written as an additive tensor. */
+const additiveMask = op('Where', v('cond'), scalarZero, scalarFill);
+const additiveMaskInverted = op('Where', v('cond'), scalarFill, scalarZero);
+
+/** Whether `fill` excludes a key as surely as the original graph does: -inf, or the dtype's lowest. */
+function isExcluding(fill: number, dtype: number | undefined): boolean {
+  return fill === -Infinity || (dtype !== undefined && fill <= lowestFinite(dtype));
+}
+
+type Phase = 0 | 1 | 2; // 0: masks/biases, 1: after softcap, 2: after scale (walking upwards)
+
+export function readScoreChain(g: Graph, facts: Facts, softmaxInput: string): ScoreChain | string {
+  return walk(g, facts, softmaxInput, 0, { scale: 1, softcap: 0, biases: [], masks: [], nodes: [] });
+}
+
+type Acc = Omit<ScoreChain, 'qk'>;
+const clone = (a: Acc): Acc => ({ scale: a.scale, softcap: a.softcap, biases: [...a.biases], masks: [...a.masks], nodes: [...a.nodes] });
+
+function walk(g: Graph, facts: Facts, cur: string, phase: Phase, acc: Acc): ScoreChain | string {
+  const p = g.producerOf(cur);
+  if (!p) return `the scores come from '${cur}', not from a Q·Kᵀ product`;
+  if (acc.nodes.length > 24) return 'too many operations between Q·Kᵀ and Softmax';
+  if (p.domain !== '') return `unsupported ${p.domain}.${p.op} between Q·Kᵀ and Softmax`;
+  const next = clone(acc);
+  next.nodes.push(p);
+  switch (p.op) {
+    case 'MatMul': return { ...next, qk: p };
+    case 'Einsum': return p.inputs.length === 2 ? { ...next, qk: p } : 'Einsum with more than two inputs';
+    case 'Identity': return walk(g, facts, p.input(0)!, phase, next);
+    case 'Cast': {
+      const from = facts.dtype(p.input(0));
+      if (!FLOAT_TYPES.has(p.int('to', 0)) || from === undefined || !FLOAT_TYPES.has(from)) return 'a Cast to or from a non-float type on the scores';
+      return walk(g, facts, p.input(0)!, phase, next);
+    }
+    case 'Mul': case 'Div': {
+      const viaDiv = match(g, softcapDiv, cur);
+      const cap = viaDiv ?? match(g, softcapMul, cur);
+      if (cap && p.op === 'Mul') {
+        const outer = uniformValue(cap.consts.get('outer')!)!;
+        const innerRaw = uniformValue(cap.consts.get('inner')!)!;
+        const innerCap = viaDiv ? innerRaw : 1 / innerRaw;
+        if (!(outer > 0) || Math.abs(innerCap - outer) > 1e-6 * outer) return `a Tanh softcap whose inner (${innerCap}) and outer (${outer}) caps differ`;
+        if (phase > 0) return 'a softcap applied after another softcap or before the scale';
+        if (acc.softcap) return 'two softcaps';
+        next.softcap = outer;
+        next.nodes.push(...cap.matched.filter((n) => n !== p));
+        return walk(g, facts, cap.values.get('x')!, 1, next);
+      }
+      const side = [p.input(0), p.input(1)].find((x) => x && scalarFactor(g, facts, p, x) !== undefined);
+      if (!side) return `a ${p.op} by a non-constant or non-scalar tensor on the scores`;
+      const f = scalarFactor(g, facts, p, side)!;
+      if (f !== 1) {
+        if (phase === 1 || acc.softcap) return 'a scale applied after the softcap';
+        if (acc.biases.length || acc.masks.length) {
+          // Walking up, masks were seen first: they are added after this scale. That is the op's order.
+        }
+        next.scale *= f;
+      }
+      return walk(g, facts, side, f === 1 ? phase : 2, next);
+    }
+    case 'Add': {
+      if (phase !== 0) return 'a bias added before the scale or softcap';
+      let reason = '';
+      for (const [chain, other] of [[p.input(0)!, p.input(1)!], [p.input(1)!, p.input(0)!]] as const) {
+        const withTerm = clone(next);
+        const m = match(g, additiveMask, other);
+        const mi = m ? undefined : match(g, additiveMaskInverted, other);
+        const mm = m ?? mi;
+        const fill = mm ? uniformValue(mm.consts.get('fill')!)! : 0;
+        if (mm && isExcluding(fill, facts.dtype(other))) {
+          withTerm.masks.push({ cond: mm.values.get('cond')!, attendWhen: !!m, fill, additive: true, biasValue: other });
+          withTerm.nodes.push(...mm.matched);
+        } else {
+          const dt = facts.dtype(other);
+          if (dt !== undefined && !FLOAT_TYPES.has(dt)) { reason = 'a non-float tensor added to the scores'; continue; }
+          withTerm.biases.push(other);
+        }
+        const r = walk(g, facts, chain, 0, withTerm);
+        if (typeof r !== 'string') return r;
+        reason ||= r;
+      }
+      return reason;
+    }
+    case 'Where': {
+      if (phase !== 0) return 'a mask applied before the scale or softcap';
+      const [cond, a, b] = [p.input(0)!, p.input(1)!, p.input(2)!];
+      const dtype = facts.dtype(p.outputs[0]);
+      for (const [chain, fillV, attendWhen] of [[a, b, true], [b, a, false]] as const) {
+        const c = g.constant(fillV);
+        const fill = c && isScalar(c) ? uniformValue(c) : undefined;
+        if (fill === undefined) continue;
+        if (!isExcluding(fill, dtype)) return `a Where that fills masked scores with ${fill}, not -inf or the lowest value of the type`;
+        next.masks.push({ cond, attendWhen, fill, additive: false });
+        return walk(g, facts, chain, 0, next);
+      }
+      return 'a Where on the scores whose fill value is not a scalar constant';
+    }
+    default:
+      return `unsupported ${p.op} between Q·Kᵀ and Softmax`;
+  }
+}

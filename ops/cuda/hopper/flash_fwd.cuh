@@ -21,7 +21,8 @@ struct FwdArgs {
   int batch, heads_q, heads_kv, group;
   int seqlen_q, seqlen_k;
   int num_m_blocks, num_tiles;
-  bool longest_first;
+  int heads_per_group;   // (batch, head) pairs whose K/V share L2 at a time
+  int* tile_counter;     // dynamic scheduler (zeroed before launch), or null: static round robin
   float scale_log2;                     // scale · log2(e)
   float softcap_in, softcap_out;        // softcap: s ← tanh(s·in)·out, out = softcap·log2(e)
   int window_left, window_right, diag;  // diag: pos_q(i) - i (Sk - Sq when bottom-right)
@@ -46,7 +47,8 @@ struct FwdShape {
   static constexpr int kKOffset = kQOffset + kQBytes;
   static constexpr int kVOffset = kKOffset + kStages * kKVBytes;
   static constexpr int kBarOffset = kVOffset + kStages * kKVBytes;
-  static constexpr int kSmemBytes = kBarOffset + 8 * (2 + 3 * kStages) + 1024;  // + alignment slack
+  static constexpr int kTileSlotOffset = kBarOffset + 8 * (2 + 3 * kStages);
+  static constexpr int kSmemBytes = kTileSlotOffset + 16 + 1024;  // + alignment slack
   static_assert(kD % 64 == 0, "head dim must be a multiple of 64");
   static_assert(kBlockN % 16 == 0, "key block must be a multiple of 16");
 };
@@ -57,12 +59,18 @@ struct Tile {
 
 __device__ inline int FloorDiv(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
+// Tile order: groups of (batch, head) pairs small enough for their K/V to stay in L2; inside a group,
+// query blocks from the last (the longest under a causal mask) to the first, so that the dynamic
+// scheduler hands out long tiles first and short ones fill the gaps at the end.
 template <int kBlockM, int kBlockN>
 __device__ inline Tile DecodeTile(const FwdArgs& a, int t) {
   Tile tile;
-  int m = t % a.num_m_blocks;
-  const int bh = t / a.num_m_blocks;
-  if (a.longest_first) m = a.num_m_blocks - 1 - m;
+  const int per_group = a.heads_per_group * a.num_m_blocks;
+  const int g = t / per_group;
+  const int within = t - g * per_group;
+  const int group_size = min(a.heads_per_group, a.batch * a.heads_q - g * a.heads_per_group);
+  const int m = a.num_m_blocks - 1 - within / group_size;
+  const int bh = g * a.heads_per_group + within % group_size;
   tile.m_block = m;
   tile.b = bh / a.heads_q;
   tile.h = bh % a.heads_q;
@@ -80,7 +88,7 @@ __device__ inline Tile DecodeTile(const FwdArgs& a, int t) {
   return tile;
 }
 
-template <typename T, typename Shape>
+template <typename T, typename Shape, bool kPingPong>
 __global__ void __launch_bounds__(Shape::kThreads, 1)
     FlashFwdHopper(const __grid_constant__ CUtensorMap tma_q, const __grid_constant__ CUtensorMap tma_k,
                    const __grid_constant__ CUtensorMap tma_v, const FwdArgs args) {
@@ -100,6 +108,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   uint64_t* k_full = bars + 2;
   uint64_t* v_full = k_full + kStages;
   uint64_t* kv_empty = v_full + kStages;
+  volatile int* s_tile = reinterpret_cast<volatile int*>(smem + Shape::kTileSlotOffset);
 
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
@@ -125,30 +134,41 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     TmaPrefetchDescriptor(&tma_k);
     TmaPrefetchDescriptor(&tma_v);
     int q_iter = 0, kv_iter = 0;
-    for (int t = blockIdx.x; t < args.num_tiles; t += gridDim.x) {
-      const Tile tile = DecodeTile<kBlockM, kBlockN>(args, t);
-      if (tile.n_begin >= tile.n_end) continue;
-      const int hk = tile.h / args.group;
+    int t = blockIdx.x;
+    for (;; ++q_iter) {
+      // The tile index travels to the consumers through shared memory, published by the q_full
+      // arrival; q_empty says they have read it (and are done with Q).
       BarrierWait(q_empty, (q_iter & 1) ^ 1);
-      BarrierArriveExpectTx(q_full, Shape::kQBytes);
-#pragma unroll
-      for (int cb = 0; cb < kColBlocks; ++cb)
-        TmaLoad4D(s_q + cb * kBlockM * 128, &tma_q, q_full, cb * 64, tile.m_block * kBlockM, tile.h, tile.b);
-      for (int n = tile.n_end - 1; n >= tile.n_begin; --n, ++kv_iter) {
-        const int stage = kv_iter % kStages;
-        BarrierWait(&kv_empty[stage], ((kv_iter / kStages) & 1) ^ 1);
-        BarrierArriveExpectTx(&k_full[stage], Shape::kKVBytes);
-#pragma unroll
-        for (int cb = 0; cb < kColBlocks; ++cb)
-          TmaLoad4D(s_k + stage * Shape::kKVBytes + cb * kBlockN * 128, &tma_k, &k_full[stage], cb * 64,
-                    n * kBlockN, hk, tile.b);
-        BarrierArriveExpectTx(&v_full[stage], Shape::kKVBytes);
-#pragma unroll
-        for (int cb = 0; cb < kColBlocks; ++cb)
-          TmaLoad4D(s_v + stage * Shape::kKVBytes + cb * kBlockN * 128, &tma_v, &v_full[stage], cb * 64,
-                    n * kBlockN, hk, tile.b);
+      *s_tile = t;
+      if (t >= args.num_tiles) {
+        BarrierArrive(q_full);
+        break;
       }
-      ++q_iter;
+      const Tile tile = DecodeTile<kBlockM, kBlockN>(args, t);
+      if (tile.n_begin >= tile.n_end) {
+        BarrierArrive(q_full);
+      } else {
+        const int hk = tile.h / args.group;
+        BarrierArriveExpectTx(q_full, Shape::kQBytes);
+#pragma unroll
+        for (int cb = 0; cb < kColBlocks; ++cb)
+          TmaLoad4D(s_q + cb * kBlockM * 128, &tma_q, q_full, cb * 64, tile.m_block * kBlockM, tile.h, tile.b);
+        for (int n = tile.n_end - 1; n >= tile.n_begin; --n, ++kv_iter) {
+          const int stage = kv_iter % kStages;
+          BarrierWait(&kv_empty[stage], ((kv_iter / kStages) & 1) ^ 1);
+          BarrierArriveExpectTx(&k_full[stage], Shape::kKVBytes);
+#pragma unroll
+          for (int cb = 0; cb < kColBlocks; ++cb)
+            TmaLoad4D(s_k + stage * Shape::kKVBytes + cb * kBlockN * 128, &tma_k, &k_full[stage], cb * 64,
+                      n * kBlockN, hk, tile.b);
+          BarrierArriveExpectTx(&v_full[stage], Shape::kKVBytes);
+#pragma unroll
+          for (int cb = 0; cb < kColBlocks; ++cb)
+            TmaLoad4D(s_v + stage * Shape::kKVBytes + cb * kBlockN * 128, &tma_v, &v_full[stage], cb * 64,
+                      n * kBlockN, hk, tile.b);
+        }
+      }
+      t = args.tile_counter != nullptr ? atomicAdd(args.tile_counter, 1) + gridDim.x : t + gridDim.x;
     }
     return;
   }
@@ -165,8 +185,21 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   const bool softcap = args.softcap_in > 0.f;
   const float mult = softcap ? 1.f : args.scale_log2;
 
+  // Ping-pong: the two consumer warpgroups take turns issuing their GEMMs (named barriers 1 and 2),
+  // so one warpgroup's softmax runs while the other's GEMMs occupy the tensor cores.
+  auto wait_turn = [&]() {
+    if constexpr (kPingPong) NamedBarrierSync(1 + wg, 256);
+  };
+  auto pass_turn = [&]() {
+    if constexpr (kPingPong) NamedBarrierArrive(1 + (1 - wg), 256);
+  };
+  if (wg == 1) pass_turn();  // warpgroup 0 goes first
+
   int q_iter = 0, kv_iter = 0;
-  for (int t = blockIdx.x; t < args.num_tiles; t += gridDim.x) {
+  for (;; ++q_iter) {
+    BarrierWait(q_full, q_iter & 1);
+    const int t = *s_tile;
+    if (t >= args.num_tiles) break;
     const Tile tile = DecodeTile<kBlockM, kBlockN>(args, t);
     const int row0 = tile.m_block * kBlockM + wg * 64;  // first query row of this warpgroup
     float o[kORegs];
@@ -175,8 +208,12 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     float m_run[2] = {-INFINITY, -INFINITY};
     float l_run[2] = {0.f, 0.f};
 
+    auto release = [&](uint64_t* bar) {
+      __syncwarp();
+      if (lane == 0) BarrierArrive(bar);
+    };
+    if (tile.n_begin >= tile.n_end) release(q_empty);
     if (tile.n_begin < tile.n_end) {
-      BarrierWait(q_full, q_iter & 1);
       const uint8_t* q_base = s_q + wg * 64 * 128;
       float s[kSRegs];
       uint32_t p[kBlockN / 16][4];
@@ -275,16 +312,14 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
           for (int i = 0; i < kORegs; ++i) o[i] *= scale_o[(i % 4) / 2];
         }
       };
-      auto release = [&](uint64_t* bar) {
-        __syncwarp();
-        if (lane == 0) BarrierArrive(bar);
-      };
 
       // First block: Q·Kᵀ, softmax.
       int n = tile.n_end - 1;
       int stage = kv_iter % kStages;
       BarrierWait(&k_full[stage], (kv_iter / kStages) & 1);
+      wait_turn();
       issue_qk(stage);
+      pass_turn();
       WgmmaWait<0>();
       FenceRegisters(s);
       if (n == tile.n_begin) release(q_empty);
@@ -299,9 +334,11 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         const int next_iter = kv_iter + 1;
         const int next_stage = next_iter % kStages;
         BarrierWait(&k_full[next_stage], (next_iter / kStages) & 1);
-        issue_qk(next_stage);
         BarrierWait(&v_full[stage], (kv_iter / kStages) & 1);
+        wait_turn();
+        issue_qk(next_stage);
         issue_pv(stage);
+        pass_turn();
         WgmmaWait<1>();  // the next Q·Kᵀ is done; P·V may still run
         FenceRegisters(s);
         if (n - 1 == tile.n_begin) release(q_empty);
@@ -318,13 +355,14 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       }
       // Last block's P·V.
       BarrierWait(&v_full[stage], (kv_iter / kStages) & 1);
+      wait_turn();
       issue_pv(stage);
+      pass_turn();
       WgmmaWait<0>();
       FenceRegisters(o);
       FenceRegisters(p);
       release(&kv_empty[stage]);
       ++kv_iter;
-      ++q_iter;
     }
 
     // ---------------- epilogue: normalise, write O and the log-sum-exp ----------------

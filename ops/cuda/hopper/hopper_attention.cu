@@ -14,6 +14,17 @@
 
 #include "flash_fwd.cuh"
 
+// Build-time variants, for the benchmark script to compare (test/gpu/hopper/run.sh).
+#ifndef FA_HOPPER_PINGPONG
+#define FA_HOPPER_PINGPONG 1
+#endif
+#ifndef FA_HOPPER_D128_BN
+#define FA_HOPPER_D128_BN 128
+#endif
+#ifndef FA_HOPPER_D256_BN
+#define FA_HOPPER_D256_BN 64
+#endif
+
 namespace fa_onnx::cuda::hopper {
 namespace {
 
@@ -106,7 +117,7 @@ int SmCount() {
 }
 
 template <typename T, typename Shape>
-std::string Launch(const AttentionParams& p, cudaStream_t stream) {
+std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scratch) {
   CUtensorMap tq, tk, tv;
   std::string err = MakeMap(&tq, p.q.data, p.dtype, p.head_dim, p.seqlen_q, p.heads_q, p.batch, p.q.seq_stride,
                             p.q.head_stride, p.q.batch_stride, Shape::kBlockM);
@@ -127,7 +138,16 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream) {
   a.seqlen_k = p.seqlen_k;
   a.num_m_blocks = (p.seqlen_q + Shape::kBlockM - 1) / Shape::kBlockM;
   a.num_tiles = a.num_m_blocks * p.heads_q * p.batch;
-  a.longest_first = p.window_right >= 0 || p.window_left >= 0;
+  // K and V of one (batch, head) pair take 4·Sk·D bytes; keep the pairs in flight within ~24 MB of
+  // the 50 MB L2.
+  const int64_t kv_bytes = int64_t(4) * p.seqlen_k * p.head_dim;
+  a.heads_per_group = int(std::max<int64_t>(1, std::min<int64_t>(int64_t(p.batch) * p.heads_q,
+                                                                   (int64_t(24) << 20) / kv_bytes)));
+  a.tile_counter = static_cast<int*>(scratch.Allocate(sizeof(int)));
+  if (a.tile_counter != nullptr) {
+    const cudaError_t e = cudaMemsetAsync(a.tile_counter, 0, sizeof(int), stream);
+    if (e != cudaSuccess) return std::string("Hopper kernel: ") + cudaGetErrorString(e);
+  }
   constexpr float kLog2e = 1.4426950408889634f;
   a.scale_log2 = p.scale * kLog2e;
   a.softcap_in = p.softcap > 0.f ? p.scale / p.softcap : 0.f;
@@ -145,7 +165,7 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream) {
   a.lse_head_stride = p.lse_head_stride;
   a.lse_seq_stride = p.lse_seq_stride;
 
-  auto kernel = FlashFwdHopper<T, Shape>;
+  auto kernel = FlashFwdHopper<T, Shape, FA_HOPPER_PINGPONG != 0>;
   static std::once_flag once;
   static cudaError_t attr_err = cudaSuccess;
   std::call_once(once, [&] {
@@ -161,11 +181,11 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream) {
 }
 
 template <typename T>
-std::string LaunchByDim(const AttentionParams& p, cudaStream_t stream) {
+std::string LaunchByDim(const AttentionParams& p, cudaStream_t stream, Scratch& scratch) {
   switch (p.head_dim) {
-    case 64: return Launch<T, FwdShape<64, 128, 4>>(p, stream);
-    case 128: return Launch<T, FwdShape<128, 128, 2>>(p, stream);
-    case 256: return Launch<T, FwdShape<256, 64, 2>>(p, stream);
+    case 64: return Launch<T, FwdShape<64, 128, 4>>(p, stream, scratch);
+    case 128: return Launch<T, FwdShape<128, FA_HOPPER_D128_BN, 2>>(p, stream, scratch);
+    case 256: return Launch<T, FwdShape<256, FA_HOPPER_D256_BN, 2>>(p, stream, scratch);
     default: return "Hopper kernel: head dim not 64/128/256";
   }
 }
@@ -179,11 +199,11 @@ std::string Unsupported(const AttentionParams& params) {
 }
 
 std::string Run(const AttentionParams& params, void* stream, Scratch& scratch) {
-  (void)scratch;
   std::string why = KernelLimits(params);
   if (!why.empty()) return why;
   cudaStream_t s = static_cast<cudaStream_t>(stream);
-  return params.dtype == DType::kBFloat16 ? LaunchByDim<__nv_bfloat16>(params, s) : LaunchByDim<__half>(params, s);
+  return params.dtype == DType::kBFloat16 ? LaunchByDim<__nv_bfloat16>(params, s, scratch)
+                                             : LaunchByDim<__half>(params, s, scratch);
 }
 
 }  // namespace fa_onnx::cuda::hopper

@@ -240,16 +240,52 @@ def bench(kern, dtypes):
     return 0
 
 
+def subset(kern, label):
+    """Ours only, on a few grid points: compares build variants (run.sh builds them)."""
+    for D in (64, 128, 256):
+        for causal in (False, True):
+            for S in (2048, 8192, 16384):
+                B, H = 16384 // S, 2048 // D
+                flops = 4 * B * H * S * S * D / (2 if causal else 1)
+                sets = make_qkv(B, S, S, H, H, D, torch.bfloat16, "BSHD", sets=3)
+                outs = [torch.empty_like(q) for q, _, _ in sets]
+                launches = [kern.prepare(q, k, v, o, window=(-1, 0) if causal else (-1, -1))
+                            for (q, k, v), o in zip(sets, outs)]
+                ms = time_ms(lambda i: launches[i](), [(i,) for i in range(3)])
+                print(f"variant {label}: bf16 D{D} causal{int(causal)} S{S}: {flops / (ms * 1e-3) / 1e12:.0f} TFLOP/s", flush=True)
+                del sets, outs, launches
+    return 0
+
+
+def profile(kern, D, S, causal):
+    """A few launches of one grid point, for ncu."""
+    B, H = 16384 // S, 2048 // D
+    (q, k, v), = make_qkv(B, S, S, H, H, D, torch.bfloat16, "BSHD")
+    o = torch.empty_like(q)
+    launch = kern.prepare(q, k, v, o, window=(-1, 0) if causal else (-1, -1))
+    for _ in range(3):
+        launch()
+    torch.cuda.synchronize()
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lib", required=True)
-    ap.add_argument("mode", choices=["numerics", "sanitize", "bench", "bench-bf16"])
+    ap.add_argument("mode", choices=["numerics", "sanitize", "bench", "bench-bf16", "subset", "profile"])
+    ap.add_argument("--point", default="128,8192,0", help="profile: D,S,causal")
+    ap.add_argument("--label", default="")
     a = ap.parse_args()
     kern = Kernel(a.lib)
     if a.mode == "numerics":
         return 1 if numerics(kern) else 0
     if a.mode == "sanitize":
         return sanitize(kern)
+    if a.mode == "profile":
+        D, S, c = (int(x) for x in a.point.split(","))
+        return profile(kern, D, S, bool(c))
+    if a.mode == "subset":
+        return subset(kern, a.label)
     if a.mode == "bench-bf16":
         return bench(kern, [torch.bfloat16])
     return bench(kern, [torch.bfloat16, torch.float16])

@@ -16,10 +16,16 @@ git log -1 --format='commit %H %cd' 2>/dev/null | tee -a "$OUT/gpu.txt" || true
 
 echo "== build"
 t0=$(date +%s)
-nvcc -std=c++17 -O3 -shared -Xcompiler -fPIC -gencode=arch=compute_90a,code=sm_90a -lineinfo \
-  -Xptxas=-v,-warn-spills -Iops/include -Iops -Iops/cuda/hopper \
-  ops/cuda/hopper/hopper_attention.cu test/gpu/hopper/shim.cu -o "$build/libfahopper.so" > "$OUT/ptxas.txt" 2>&1 \
-  || { cat "$OUT/ptxas.txt"; exit 1; }
+nvflags=(-std=c++17 -O3 -shared -Xcompiler -fPIC -gencode=arch=compute_90a,code=sm_90a -lineinfo
+  -Xptxas=-v,-warn-spills -Iops/include -Iops -Iops/cuda/hopper ops/cuda/hopper/hopper_attention.cu test/gpu/hopper/shim.cu)
+# Variants (VARIANTS="name:-DFLAG=.. name2:..."), built alongside and timed on a subset of the grid.
+variants=${VARIANTS:-}
+for v in $variants; do
+  name=${v%%:*}; flags=${v#*:}
+  nvcc "${nvflags[@]}" ${flags//,/ } -o "$build/lib_$name.so" > "$OUT/ptxas_$name.txt" 2>&1 &
+done
+nvcc "${nvflags[@]}" -o "$build/libfahopper.so" > "$OUT/ptxas.txt" 2>&1 || { cat "$OUT/ptxas.txt"; exit 1; }
+wait
 echo "built in $(( $(date +%s) - t0 )) s"
 grep -E "spill|Used|warning" "$OUT/ptxas.txt" | grep -v "0 bytes spill" | sort | uniq -c | head -20
 
@@ -51,6 +57,29 @@ fi
 if [[ $mode == all || $mode == bench ]]; then
   echo "== bench"
   timeout 300 python3 test/gpu/hopper/check.py --lib "$lib" ${BENCH_MODE:-bench} 2>&1 | tee "$OUT/bench.txt" || status=1
+fi
+if [[ $mode == ncu ]]; then
+  # NCU_POINTS="D,S,causal ..." ; one report per point, with per-line stall sampling.
+  for pt in ${NCU_POINTS:-128,8192,0}; do
+    tag=${pt//,/_}
+    timeout 240 ncu --clock-control none --launch-skip 1 --launch-count 1 -k regex:FlashFwdHopper \
+      --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
+      --section WarpStateStats --section SchedulerStats --section Occupancy --section SourceCounters \
+      --metrics sm__pipe_tensor_op_gmma_cycles_active.avg.pct_of_peak_sustained_active,sm__inst_executed_pipe_xu.avg.pct_of_peak_sustained_active,sm__cycles_elapsed.avg.per_second \
+      -o "$build/prof_$tag" -f python3 test/gpu/hopper/check.py --lib "$lib" profile --point "$pt" > "$OUT/ncu_run_$tag.txt" 2>&1
+    ncu -i "$build/prof_$tag.ncu-rep" --page details --print-details all > "$OUT/ncu_$tag.txt" 2>&1
+    ncu -i "$build/prof_$tag.ncu-rep" --page source --csv --print-source sass > "$build/src_$tag.csv" 2>/dev/null || true
+    grep -E "Throughput|Duration|Pipe|gmma|xu|Stall|Warp Cycles|Issued|Eligible|SM Frequency|L2 Hit|Busy" "$OUT/ncu_$tag.txt" | head -60
+  done
+fi
+if [[ -n $variants ]]; then
+  echo "== variants"
+  timeout 200 python3 test/gpu/hopper/check.py --lib "$lib" subset --label default 2>&1 | tee "$OUT/variants.txt"
+  for v in $variants; do
+    name=${v%%:*}
+    grep -E "spill" "$OUT/ptxas_$name.txt" | grep -v "0 bytes spill" | sort | uniq -c | head -4
+    timeout 200 python3 test/gpu/hopper/check.py --lib "$build/lib_$name.so" subset --label "$name" 2>&1 | tee -a "$OUT/variants.txt"
+  done
 fi
 echo "== status $status"
 exit $status

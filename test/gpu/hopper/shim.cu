@@ -1,5 +1,7 @@
 // Test-only C ABI over the Hopper kernel, so python (ctypes + torch) can drive it on the GPU machine
 // without ONNX Runtime. Tensors are [batch, seq, heads, dim] views given by element strides.
+#include <cuda_runtime.h>
+
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -7,8 +9,19 @@
 #include "hopper_attention.h"
 
 namespace {
-struct NoScratch : fa_onnx::Scratch {
-  void* Allocate(size_t) override { return nullptr; }
+// One device buffer reused by every call (calls are serialised on one stream in the tests).
+struct TestScratch : fa_onnx::Scratch {
+  void* Allocate(size_t bytes) override {
+    static void* buffer = nullptr;
+    static size_t size = 0;
+    if (bytes > size) {
+      if (buffer != nullptr) cudaFree(buffer);
+      size = 0;
+      if (cudaMalloc(&buffer, bytes) != cudaSuccess) return buffer = nullptr;
+      size = bytes;
+    }
+    return buffer;
+  }
 };
 }  // namespace
 
@@ -42,7 +55,7 @@ extern "C" int fa_hopper_run(int dtype, int batch, int heads_q, int heads_kv, in
   p.window_left = window_left;
   p.window_right = window_right;
   p.bottom_right = bottom_right != 0;
-  NoScratch scratch;
+  TestScratch scratch;
   std::string msg = fa_onnx::cuda::hopper::Run(p, stream, scratch);
   if (msg.empty()) {
     msg = fa_onnx::cuda::hopper::Unsupported(p);  // reported, not an error: what the dispatch would say

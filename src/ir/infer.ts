@@ -2,7 +2,7 @@
 // sorted). Dims are numbers or symbolic monomials (dims.ts); small integer tensors (shape
 // arithmetic: Shape -> Gather -> Concat -> Reshape) also carry their element values, symbolic or
 // not, so reshapes that exporters build at run time still give proven output shapes.
-import { DT } from './constants.js';
+import { DT, FLOAT_TYPES, type ConstValue } from './constants.js';
 import { dimDiv, dimMul, dimProduct, freshDim, symDim, type Dim } from './dims.js';
 import type { Graph, Node } from './graph.js';
 
@@ -21,6 +21,10 @@ const UNARY_SAME = new Set(['Identity', 'Dropout', 'Neg', 'Sqrt', 'Tanh', 'Erf',
   'Softmax', 'LogSoftmax', 'LayerNormalization', 'SimplifiedLayerNormalization', 'Gelu', 'FastGelu', 'Trilu', 'Sin', 'Cos',
   'Floor', 'Ceil', 'Round', 'Clip', 'Elu', 'LeakyRelu', 'HardSigmoid', 'Softplus', 'Softsign', 'BatchNormalization',
   'InstanceNormalization', 'GroupNormalization', 'SkipLayerNormalization', 'RotaryEmbedding', 'Mish', 'CumSum']);
+/** Unary ops whose values are folded (scales computed from shapes, e.g. 1/sqrt(head_dim)). */
+const FOLD_UNARY: Record<string, (x: number) => number> = {
+  Sqrt: Math.sqrt, Reciprocal: (x) => 1 / x, Neg: (x) => -x, Identity: (x) => x, Abs: Math.abs, Exp: Math.exp, Log: Math.log,
+};
 const COMPARE = new Set(['Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'And', 'Or', 'Xor']);
 const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Mod', 'BitwiseAnd', 'BitwiseOr', ...COMPARE]);
 
@@ -47,11 +51,13 @@ export function broadcastShapes(shapes: (Dim[] | undefined)[]): Dim[] | undefine
 
 function normAxis(a: number, rank: number): number { return a < 0 ? a + rank : a; }
 
-function elementwise(op: string, a: Dim, b: Dim): Dim | undefined {
+function elementwise(op: string, a: Dim, b: Dim, isFloat = false): Dim | undefined {
   if (typeof a === 'number' && typeof b === 'number') {
     switch (op) {
       case 'Add': return a + b; case 'Sub': return a - b; case 'Mul': return a * b;
-      case 'Div': return b === 0 ? undefined : Math.trunc(a / b);
+      case 'Div': return isFloat ? a / b : b === 0 ? undefined : Math.trunc(a / b);
+      case 'Pow': return a ** b;
+      case 'Mod': return b === 0 ? undefined : isFloat ? a % b : ((a % b) + b) % b;
       case 'Max': return Math.max(a, b); case 'Min': return Math.min(a, b);
       case 'Equal': return a === b ? 1 : 0; case 'Less': return a < b ? 1 : 0; case 'LessOrEqual': return a <= b ? 1 : 0;
       case 'Greater': return a > b ? 1 : 0; case 'GreaterOrEqual': return a >= b ? 1 : 0;
@@ -70,6 +76,7 @@ function elementwise(op: string, a: Dim, b: Dim): Dim | undefined {
 }
 
 function broadcastValues(op: string, a: ValueFacts, b: ValueFacts, outShape: Dim[]): Dim[] | undefined {
+  const isFloat = a.dtype !== undefined && FLOAT_TYPES.has(a.dtype);
   if (!a.value || !b.value) return undefined;
   const n = outShape.reduce<number>((p, d) => (typeof d === 'number' ? p * d : NaN), 1);
   if (!Number.isFinite(n) || n > MAX_TRACKED) return undefined;
@@ -78,7 +85,7 @@ function broadcastValues(op: string, a: ValueFacts, b: ValueFacts, outShape: Dim
   for (let i = 0; i < n; i++) {
     const x = pick(a.value, i), y = pick(b.value, i);
     if (x === undefined || y === undefined) return undefined;
-    const r = elementwise(op, x, y);
+    const r = elementwise(op, x, y, isFloat);
     if (r === undefined) return undefined;
     out.push(r);
   }
@@ -126,7 +133,11 @@ const handlers: Record<string, Handler> = {
     if (!c) return undefined;
     return [{ dtype: c.dtype, shape: c.dims, value: c.data.length <= MAX_TRACKED ? c.data : undefined }];
   },
-  Cast: (n, [x]) => [{ dtype: n.int('to', 0), shape: x?.shape, value: x?.value }],
+  Cast: (n, [x]) => {
+    const to = n.int('to', 0);
+    const value = x?.value && !FLOAT_TYPES.has(to) ? x.value.map((d) => (typeof d === 'number' ? Math.trunc(d) : d)) : x?.value;
+    return [{ dtype: to, shape: x?.shape, value }];
+  },
   CastLike: (_n, [x, y]) => [{ dtype: y?.dtype, shape: x?.shape, value: x?.value }],
   Shape: (n, [x]) => {
     if (!x?.shape) return undefined;
@@ -233,6 +244,23 @@ const handlers: Record<string, Handler> = {
     const spatial = x.shape.slice(2).map((d, i) => (typeof d === 'number' && typeof k[i] === 'number'
       ? Math.floor((d + pads[i]! + pads[i + sp]! - dil[i]! * (k[i]! - 1) - 1) / strides[i]!) + 1 : freshDim('conv')));
     return [{ dtype: x.dtype, shape: [x.shape[0]!, w.shape[0]!, ...spatial] }];
+  },
+  Pad: (n, [x, pads, , axesIn], g) => {
+    const nums = (f: ValueFacts | undefined) => (f?.value?.every((d) => typeof d === 'number') ? (f.value as number[]) : undefined);
+    let p = g.opset < 11 ? n.ints('pads') : nums(pads);
+    if (!x?.shape || !p) return [{ dtype: x?.dtype }];
+    const r = x.shape.length;
+    const axes = n.input(3) ? nums(axesIn) : undefined;
+    if (n.input(3) && !axes) return [{ dtype: x.dtype }];
+    if (axes) {
+      // Pads given for the listed axes only: spread them over all axes.
+      const full = new Array(2 * r).fill(0);
+      axes.forEach((a, i) => { const k = normAxis(a, r); full[k] = p![i]; full[k + r] = p![i + axes.length]; });
+      p = full;
+    }
+    if (p.length !== 2 * r) return [{ dtype: x.dtype }];
+    const q = p;
+    return [{ dtype: x.dtype, shape: x.shape.map((d, k) => (q[k] === 0 && q[k + r] === 0 ? d : typeof d === 'number' ? d + q[k]! + q[k + r]! : freshDim('pad'))) }];
   },
   GatherElements: (_n, [x, idx]) => [{ dtype: x?.dtype, shape: idx?.shape }],
   Slice: (n, ins, g) => {
@@ -391,7 +419,12 @@ export class Facts {
     const h = handlers[node.op];
     if (node.domain === '' || node.domain === 'com.microsoft') {
       if (h) outs = h(node, ins, this.graph, this);
-      else if (UNARY_SAME.has(node.op)) outs = [{ dtype: ins[0]?.dtype, shape: ins[0]?.shape }];
+      else if (UNARY_SAME.has(node.op)) {
+        const fold = Object.hasOwn(FOLD_UNARY, node.op) ? FOLD_UNARY[node.op] : undefined;
+        const v = ins[0]?.value;
+        const value = fold && v && v.every((x) => typeof x === 'number') ? (v as number[]).map(fold) : undefined;
+        outs = [{ dtype: ins[0]?.dtype, shape: ins[0]?.shape, value }];
+      }
       else if (BINARY.has(node.op)) {
         const shape = broadcastShapes([ins[0]?.shape, ins[1]?.shape]);
         const value = shape && ins[0] && ins[1] ? broadcastValues(node.op, ins[0], ins[1], shape) : undefined;
@@ -413,3 +446,13 @@ export class Facts {
 
 /** Runs inference over the whole graph. */
 export function inferFacts(graph: Graph): Facts { return new Facts(graph); }
+
+/** A constant, or a value inference folded (e.g. a scale computed from a static head size). */
+export function knownConstant(graph: Graph, facts: Facts, value: string | undefined): ConstValue | undefined {
+  const c = graph.constant(value);
+  if (c) return c;
+  const f = facts.get(value);
+  if (!f?.value || !f.shape || f.dtype === undefined) return undefined;
+  if (!f.value.every((x) => typeof x === 'number') || !f.shape.every((d) => typeof d === 'number')) return undefined;
+  return { dtype: f.dtype, dims: f.shape as number[], data: f.value as number[] };
+}

@@ -4,6 +4,9 @@
 // absent (the pattern then continues on the same value).
 import type { ConstValue, Graph, Node } from '../ir/index.js';
 
+/** How a value's constant contents are found (initializers, Constant nodes, folded values). */
+export type ConstResolver = (value: string | undefined) => ConstValue | undefined;
+
 export type Pattern = OpPattern | VarPattern | ConstPattern;
 
 export interface VarPattern { kind: 'var'; name: string }
@@ -44,7 +47,7 @@ export interface Match {
 function emptyMatch(): Match { return { values: new Map(), nodes: new Map(), consts: new Map(), matched: [] }; }
 function copy(m: Match): Match { return { values: new Map(m.values), nodes: new Map(m.nodes), consts: new Map(m.consts), matched: [...m.matched] }; }
 
-function matchInto(g: Graph, p: Pattern, value: string | undefined, m: Match): Match | undefined {
+function matchInto(g: Graph, p: Pattern, value: string | undefined, m: Match, resolve: ConstResolver): Match | undefined {
   if (p.kind === 'var') {
     if (!value) return undefined;
     const bound = m.values.get(p.name);
@@ -53,7 +56,7 @@ function matchInto(g: Graph, p: Pattern, value: string | undefined, m: Match): M
     return m;
   }
   if (p.kind === 'const') {
-    const c = g.constant(value);
+    const c = resolve(value);
     if (!c || (p.test && !p.test(c))) return undefined;
     m.consts.set(p.name, c);
     m.values.set(p.name, value!);
@@ -61,20 +64,20 @@ function matchInto(g: Graph, p: Pattern, value: string | undefined, m: Match): M
   }
   const node = g.producerOf(value);
   const fits = node && node.op === p.opType && node.domain === p.domain && (!p.test || p.test(node));
-  if (!fits) return p.isOptional ? matchInto(g, p.inputs[0]!, value, m) : undefined;
+  if (!fits) return p.isOptional ? matchInto(g, p.inputs[0]!, value, m, resolve) : undefined;
   const orders = p.commutative && p.inputs.length === 2 ? [[0, 1], [1, 0]] : [p.inputs.map((_, i) => i)];
   for (const order of orders) {
     let cur: Match | undefined = copy(m);
     cur.matched.push(node);
     if (p.binding) cur.nodes.set(p.binding, node);
-    for (let k = 0; k < p.inputs.length && cur; k++) cur = matchInto(g, p.inputs[k]!, node.input(order[k]!), cur);
+    for (let k = 0; k < p.inputs.length && cur; k++) cur = matchInto(g, p.inputs[k]!, node.input(order[k]!), cur, resolve);
     if (cur) return cur;
   }
   // An optional node that is present but does not fit its inputs: try without it.
-  return p.isOptional ? matchInto(g, p.inputs[0]!, value, m) : undefined;
+  return p.isOptional ? matchInto(g, p.inputs[0]!, value, m, resolve) : undefined;
 }
 
 /** Matches `pattern` against the producer chain of `value`. */
-export function match(g: Graph, pattern: Pattern, value: string | undefined): Match | undefined {
-  return matchInto(g, pattern, value, emptyMatch());
+export function match(g: Graph, pattern: Pattern, value: string | undefined, resolve?: ConstResolver): Match | undefined {
+  return matchInto(g, pattern, value, emptyMatch(), resolve ?? ((x) => g.constant(x)));
 }

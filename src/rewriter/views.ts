@@ -2,7 +2,7 @@
 // source tensor with "atoms" (B batch, S sequence, H heads, D head dim, R a broadcast repeat),
 // replay the Transpose/Reshape/Unsqueeze/Squeeze/Expand chain on the labels, and accept the source
 // when the replay ends in exactly the layout attention reads. Scalar Mul/Div on the way are scales.
-import { dimDiv, dimEq, dimProduct, uniformValue, type Dim, type Facts, type Graph, type Node } from '../ir/index.js';
+import { dimDiv, dimEq, dimProduct, knownConstant, uniformValue, type Dim, type Facts, type Graph, type Node } from '../ir/index.js';
 
 export interface Atom { id: 'B' | 'S' | 'H' | 'D' | 'R'; size: Dim }
 export type Layout = Atom[][];
@@ -28,7 +28,7 @@ export function scalarFactor(g: Graph, facts: Facts, n: Node, through: string): 
   if (n.op !== 'Mul' && n.op !== 'Div') return undefined;
   const other = n.input(0) === through ? n.input(1) : n.input(0);
   if (n.op === 'Div' && n.input(0) !== through) return undefined;
-  const c = g.constant(other);
+  const c = knownConstant(g, facts, other);
   if (!c) return undefined;
   // A constant of rank <= the tensor's and all dims 1 cannot change the shape.
   const rank = facts.rank(through);

@@ -1,6 +1,6 @@
 // Proofs about bias and mask tensors: that they broadcast into the scores without enlarging
 // them, and (for choosing masked_rows) that a bias can never be -inf.
-import { FLOAT_TYPES, dimEq, shapeStr, type Dim, type Facts, type Graph } from '../../ir/index.js';
+import { FLOAT_TYPES, dimEq, readTensor, shapeStr, type Dim, type Facts, type Graph } from '../../ir/index.js';
 
 /** Undefined when `value` broadcasts to `scores` ([B,H,Sq,Sk]) without changing it; else why not. */
 export function broadcastProblem(facts: Facts, value: string, scores: Dim[]): string | undefined {
@@ -25,6 +25,11 @@ export function provenFinite(g: Graph, facts: Facts, value: string, depth = 0): 
   if (g.initializers.has(value)) return false; // too large to check
   const p = g.producerOf(value);
   if (!p || p.domain !== '') return false;
+  if (p.op === 'ConstantOfShape') {
+    const a = p.attr('value');
+    const c = a?.t ? readTensor(a.t) : undefined;
+    return !a || (c !== undefined && c.data.every((x) => Number.isFinite(x)));
+  }
   if (SHAPE_ONLY.has(p.op)) return provenFinite(g, facts, p.input(0)!, depth + 1);
   if (p.op === 'Cast') {
     // Integers and float32 stay finite in float32; narrowing to float16 can overflow.

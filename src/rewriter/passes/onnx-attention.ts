@@ -2,6 +2,7 @@
 // passed in or out and the QK-matmul output is not asked for.
 import { DT, type Facts, type Graph, type Node } from '../../ir/index.js';
 import type { AttentionPlan } from '../emit.js';
+import { broadcastProblem } from './masks.js';
 import { operandSources, outputTargets, type Operand } from '../views.js';
 
 export const PATTERN = 'onnx-attention';
@@ -38,6 +39,14 @@ export function planOnnxAttention(g: Graph, facts: Facts, node: Node): Attention
     deliveries = outputTargets(g, facts, node.outputs[0]!, qs[0]!.heads);
   } else return `Attention with rank-${rank ?? 'unknown'} inputs`;
 
+  if (mask) {
+    // The op needs the mask to cover every key; ONNX (opset 24) lets it be shorter and pads -inf.
+    const qShape = facts.shape(q), kShape = facts.shape(k);
+    const sq = rank === 4 ? qShape?.[2] : qShape?.[1], sk = rank === 4 ? kShape?.[2] : kShape?.[1];
+    if (!qShape || !kShape || sq === undefined || sk === undefined) return 'the query/key lengths are not known';
+    const problem = broadcastProblem(facts, mask, [qShape[0]!, qs[0]!.heads, sq, sk]);
+    if (problem) return problem;
+  }
   const attributes: Record<string, number | string> = {};
   const scaleAttr = node.attr('scale');
   const headDim = qs[0]!.headDim;
@@ -49,8 +58,11 @@ export function planOnnxAttention(g: Graph, facts: Facts, node: Node): Attention
   if (softcap > 0) attributes.softcap = softcap;
   const maskType = facts.dtype(mask);
   if (mask && maskType === undefined) return 'the attention mask dtype is unknown';
-  // The ONNX definition turns a boolean mask into -inf and softmaxes: all-masked rows are NaN.
-  if (mask || nonpad) attributes.masked_rows = 'nan';
+  // All-masked rows: ONNX's function body gives NaN (a -inf bias), but ONNX Runtime's Attention
+  // kernel, which is what the original model runs on, writes zeros for a boolean mask (measured in
+  // test/rewriter/corpus.test.ts, left padding). Float masks follow the definition: NaN.
+  if (mask && maskType === DT.BOOL) attributes.masked_rows = 'zero';
+  else if (mask || nonpad) attributes.masked_rows = 'nan';
   return {
     id: node.id,
     pattern: PATTERN,

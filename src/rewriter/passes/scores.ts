@@ -1,7 +1,7 @@
 // Reading what happens to the scores between Q·Kᵀ and Softmax: scaling, softcap, additive biases
 // and masks. The op computes, in this order, scale·(q·k), softcap, + bias, exclusion; a graph that
 // applies them in another order (a bias before the scale, ...) is not rewritten.
-import { FLOAT_TYPES, lowestFinite, uniformValue, type Facts, type Graph, type Node } from '../../ir/index.js';
+import { FLOAT_TYPES, dimEq, knownConstant, lowestFinite, readTensor, type Dim, uniformValue, type Facts, type Graph, type Node } from '../../ir/index.js';
 import { constant, match, op, v } from '../pattern.js';
 import { scalarFactor } from '../views.js';
 
@@ -52,6 +52,7 @@ type Acc = Omit<ScoreChain, 'qk'>;
 const clone = (a: Acc): Acc => ({ scale: a.scale, softcap: a.softcap, biases: [...a.biases], masks: [...a.masks], nodes: [...a.nodes] });
 
 function walk(g: Graph, facts: Facts, cur: string, phase: Phase, acc: Acc): ScoreChain | string {
+  const known = (x: string | undefined) => knownConstant(g, facts, x);
   const p = g.producerOf(cur);
   if (!p) return `the scores come from '${cur}', not from a Q·Kᵀ product`;
   if (acc.nodes.length > 24) return 'too many operations between Q·Kᵀ and Softmax';
@@ -68,8 +69,8 @@ function walk(g: Graph, facts: Facts, cur: string, phase: Phase, acc: Acc): Scor
       return walk(g, facts, p.input(0)!, phase, next);
     }
     case 'Mul': case 'Div': {
-      const viaDiv = match(g, softcapDiv, cur);
-      const cap = viaDiv ?? match(g, softcapMul, cur);
+      const viaDiv = match(g, softcapDiv, cur, known);
+      const cap = viaDiv ?? match(g, softcapMul, cur, known);
       if (cap && p.op === 'Mul') {
         const outer = uniformValue(cap.consts.get('outer')!)!;
         const innerRaw = uniformValue(cap.consts.get('inner')!)!;
@@ -94,12 +95,16 @@ function walk(g: Graph, facts: Facts, cur: string, phase: Phase, acc: Acc): Scor
       return walk(g, facts, side, f === 1 ? phase : 2, next);
     }
     case 'Add': {
+      // Adding zeros (an absent mask written out) changes nothing, wherever it is.
+      for (const [chain, other] of [[p.input(0)!, p.input(1)!], [p.input(1)!, p.input(0)!]] as const) {
+        if (isZeroTensor(g, facts, other) && sameShape(facts.shape(chain), facts.shape(cur))) return walk(g, facts, chain, phase, next);
+      }
       if (phase !== 0) return 'a bias added before the scale or softcap';
       let reason = '';
       for (const [chain, other] of [[p.input(0)!, p.input(1)!], [p.input(1)!, p.input(0)!]] as const) {
         const withTerm = clone(next);
-        const m = match(g, additiveMask, other);
-        const mi = m ? undefined : match(g, additiveMaskInverted, other);
+        const m = match(g, additiveMask, other, known);
+        const mi = m ? undefined : match(g, additiveMaskInverted, other, known);
         const mm = m ?? mi;
         const fill = mm ? uniformValue(mm.consts.get('fill')!)! : 0;
         if (mm && isExcluding(fill, facts.dtype(other))) {
@@ -121,7 +126,7 @@ function walk(g: Graph, facts: Facts, cur: string, phase: Phase, acc: Acc): Scor
       const [cond, a, b] = [p.input(0)!, p.input(1)!, p.input(2)!];
       const dtype = facts.dtype(p.outputs[0]);
       for (const [chain, fillV, attendWhen] of [[a, b, true], [b, a, false]] as const) {
-        const c = g.constant(fillV);
+        const c = known(fillV);
         const fill = c && isScalar(c) ? uniformValue(c) : undefined;
         if (fill === undefined) continue;
         if (!isExcluding(fill, dtype)) return `a Where that fills masked scores with ${fill}, not -inf or the lowest value of the type`;
@@ -133,4 +138,23 @@ function walk(g: Graph, facts: Facts, cur: string, phase: Phase, acc: Acc): Scor
     default:
       return `unsupported ${p.op} between Q·Kᵀ and Softmax`;
   }
+}
+
+function sameShape(a: Dim[] | undefined, b: Dim[] | undefined): boolean {
+  return !!a && !!b && a.length === b.length && a.every((d, k) => dimEq(d, b[k]));
+}
+
+/** All elements zero: a zero constant, or ConstantOfShape of 0, possibly through Identity/Cast. */
+function isZeroTensor(g: Graph, facts: Facts, value: string, depth = 0): boolean {
+  const c = knownConstant(g, facts, value);
+  if (c) return c.data.length > 0 && c.data.every((x) => x === 0);
+  const p = g.producerOf(value);
+  if (!p || p.domain !== '' || depth > 6) return false;
+  if (p.op === 'ConstantOfShape') {
+    const a = p.attr('value');
+    const t = a?.t ? readTensor(a.t) : undefined;
+    return !a || (t !== undefined && t.data.every((x) => x === 0));
+  }
+  if (p.op === 'Identity' || p.op === 'Cast' || p.op === 'CastLike') return isZeroTensor(g, facts, p.input(0)!, depth + 1);
+  return false;
 }

@@ -1,0 +1,53 @@
+// Every bundled corpus model: all attention sites fused, the report says what each became, and
+// the rewritten model computes what the original computes (onnxruntime-node vs createSession).
+import { readFileSync, readdirSync } from 'node:fs';
+import { fromBinary } from '@bufbuild/protobuf';
+import { ModelProtoSchema } from 'onnx-buf';
+import { describe, expect, it } from 'vitest';
+import { rewriteModel } from '../../src/rewriter/index.js';
+import { corpusInputs, relativeMaxError, runOriginal, runRewritten } from './corpus-run.js';
+
+const DIR = new URL('../../models/corpus/', import.meta.url);
+const files = readdirSync(DIR).filter((f) => f.endsWith('.onnx')).sort();
+const SITES: Record<string, number> = { bert: 2, gpt2: 2, llama: 2, vit: 2, t5: 6, whisper: 6 };
+// ONNX Runtime's CPU provider cannot run this original (its own type error; models/README.md).
+const ORIGINAL_FAILS_ON_CPU = new Set(['gpt2.ts17_eager_fp16.onnx']);
+
+describe.each(files)('%s', (file) => {
+  const bytes = new Uint8Array(readFileSync(new URL(file, DIR)));
+  const original = fromBinary(ModelProtoSchema, bytes);
+  const arch = file.split('.')[0]!;
+  const fp16 = file.includes('fp16');
+
+  it('fuses every attention site', () => {
+    const { model, sites } = rewriteModel(original);
+    expect(sites.map((s) => [s.id, s.status, s.reason])).toEqual(sites.map((s) => [s.id, 'fused', undefined]));
+    expect(sites).toHaveLength(SITES[arch]!);
+    const fa = model.graph!.node.filter((n) => n.domain === 'fa_onnx');
+    expect(fa).toHaveLength(SITES[arch]!);
+    expect(model.graph!.node.filter((n) => n.opType === 'Softmax' || n.opType === 'Attention')).toHaveLength(0);
+    expect(model.opsetImport.find((o) => o.domain === 'fa_onnx')?.version).toBe(1n);
+    for (const s of sites) {
+      expect(s.op).toBe('fa_onnx.FlashAttention');
+      expect(s.attributes?.num_heads).toBe(4);
+      expect(s.attributes?.kv_num_heads).toBe(arch === 'llama' ? 2 : 4);
+      expect(s.attributes?.scale).toBeCloseTo(arch === 't5' ? 1 : 0.25, 6);
+      expect(s.removedNodes.length).toBeGreaterThan(0);
+    }
+    // Everything outside the graph's nodes is kept.
+    expect(model.metadataProps).toEqual(original.metadataProps);
+    expect(model.graph!.input).toEqual(original.graph!.input);
+    expect(model.graph!.output).toEqual(original.graph!.output);
+  });
+
+  it.skipIf(ORIGINAL_FAILS_ON_CPU.has(file)).each(['right', 'left'] as const)('matches the original on the CPU provider (%s padding)', async (padding) => {
+    const { model } = rewriteModel(original);
+    const feed = corpusInputs(original, padding);
+    const want = await runOriginal(bytes, feed);
+    const got = await runRewritten(model, feed);
+    for (const [name, ref] of Object.entries(want)) {
+      const err = relativeMaxError(ref, got[name]!);
+      expect(err, `${name}: relative max error ${err}`).toBeLessThan(fp16 ? 2e-2 : 1e-4);
+    }
+  });
+});

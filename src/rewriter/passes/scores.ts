@@ -76,7 +76,7 @@ function walk(g: Graph, facts: Facts, cur: string, phase: Phase, acc: Acc): Scor
         const innerRaw = uniformValue(cap.consts.get('inner')!)!;
         const innerCap = viaDiv ? innerRaw : 1 / innerRaw;
         if (!(outer > 0) || Math.abs(innerCap - outer) > 1e-6 * outer) return `a Tanh softcap whose inner (${innerCap}) and outer (${outer}) caps differ`;
-        if (phase > 0) return 'a softcap applied after another softcap or before the scale';
+        if (phase === 2) return 'a scale applied after the softcap';
         if (acc.softcap) return 'two softcaps';
         next.softcap = outer;
         next.nodes.push(...cap.matched.filter((n) => n !== p));
@@ -85,13 +85,8 @@ function walk(g: Graph, facts: Facts, cur: string, phase: Phase, acc: Acc): Scor
       const side = [p.input(0), p.input(1)].find((x) => x && scalarFactor(g, facts, p, x) !== undefined);
       if (!side) return `a ${p.op} by a non-constant or non-scalar tensor on the scores`;
       const f = scalarFactor(g, facts, p, side)!;
-      if (f !== 1) {
-        if (phase === 1 || acc.softcap) return 'a scale applied after the softcap';
-        if (acc.biases.length || acc.masks.length) {
-          // Walking up, masks were seen first: they are added after this scale. That is the op's order.
-        }
-        next.scale *= f;
-      }
+      // Walking up, masks and the softcap were seen first: they come after this scale, the op's order.
+      if (f !== 1) next.scale *= f;
       return walk(g, facts, side, f === 1 ? phase : 2, next);
     }
     case 'Add': {

@@ -85,17 +85,50 @@ export function rng(seed: number): () => number {
   };
 }
 
-/** Resolves symbolic dims: batch-like names and leading dims take --batch, the rest --seq. */
-export function concreteDims(spec: InputSpec, opts: GenerateOptions, known: Map<string, number>): number[] {
-  return spec.dims.map((d, axis) => {
-    if (typeof d === 'number' && d > 0) return d;
-    const name = typeof d === 'string' ? d : '';
-    if (name && known.has(name)) return known.get(name)!;
+/**
+ * Resolves symbolic dims: batch-like names and leading dims take --batch, the rest --seq; a cache
+ * length (a name with "past") takes --seq too, a total length ("total", or a sum such as
+ * "past_sequence_length + sequence_length") the sum, so masks cover cache and new tokens.
+ */
+export function concreteDims(spec: InputSpec, opts: GenerateOptions, known: Map<string, number>, hasPast = false): number[] {
+  const simple = (name: string, axis: number): number => {
+    if (known.has(name)) return known.get(name)!;
     const lower = name.toLowerCase();
-    const v = lower.includes('batch') || (axis === 0 && !lower.includes('seq') && !lower.includes('len')) ? opts.batch : opts.seq;
+    const v = lower.includes('batch') || (axis === 0 && !/seq|len|past|total/.test(lower))
+      ? opts.batch
+      : lower.includes('total') && hasPast ? 2 * opts.seq : opts.seq;
     if (name && name !== '?') known.set(name, v);
     return v;
+  };
+  return spec.dims.map((d, axis) => {
+    if (typeof d === 'number' && d > 0) return d;
+    const name = typeof d === 'string' ? d.trim() : '';
+    if (/[-+*]/.test(name)) {
+      // A dim expression from an exporter: terms are dim names or integers.
+      const value = evaluateDim(name, (term) => (/^\d+$/.test(term) ? Number(term) : simple(term, 1)));
+      if (value !== undefined && value > 0) return value;
+    }
+    return simple(name, axis);
   });
+}
+
+function evaluateDim(expr: string, term: (t: string) => number): number | undefined {
+  const tokens = expr.split(/\s*([-+*])\s*/).filter((t) => t !== '');
+  let total = 0;
+  let sign = 1;
+  let product: number | undefined;
+  for (const tok of tokens) {
+    if (tok === '+' || tok === '-') {
+      total += sign * (product ?? 0);
+      sign = tok === '+' ? 1 : -1;
+      product = undefined;
+    } else if (tok !== '*') {
+      const v = term(tok);
+      if (!Number.isFinite(v)) return undefined;
+      product = product === undefined ? v : product * v;
+    }
+  }
+  return total + sign * (product ?? 0);
 }
 
 /**
@@ -112,13 +145,15 @@ export function generateInputs(model: ModelProto, opts: GenerateOptions, given: 
   const known = new Map<string, number>();
   const inputs = new Map<string, HostTensor>();
   const notes: string[] = [];
-  for (const spec of graphInputs(model)) {
+  const specs = graphInputs(model);
+  const hasPast = specs.some((s) => s.dims.some((d) => typeof d === 'string' && d.toLowerCase().includes('past')));
+  for (const spec of specs) {
     const user = given.get(spec.name);
     if (user) {
       inputs.set(spec.name, user.type === spec.type ? user : convertTo(spec.type, user.dims, user.type === 'float16' ? toFloat64(user) : user.data));
       continue;
     }
-    const dims = concreteDims(spec, opts, known);
+    const dims = concreteDims(spec, opts, known, hasPast);
     const count = dims.reduce((a, b) => a * b, 1);
     const last = dims[dims.length - 1] ?? 1;
     const role = roleOf(spec);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { generateInputs, vocabSize } from '../../src/cli/generate-inputs.js';
+import { concreteDims, generateInputs, vocabSize } from '../../src/cli/generate-inputs.js';
 import { decodeModel } from '../../src/onnx/index.js';
 
 const load = (name: string) => decodeModel(readFileSync(`models/corpus/${name}`));
@@ -42,5 +42,19 @@ describe('generated inputs respect what each input means', () => {
   it('gives float16 models float16 inputs', () => {
     const { inputs } = generateInputs(load('bert.ts17_eager_fp16.onnx'), opts, new Map());
     expect([...inputs.values()].map((t) => t.type)).toEqual(['int64', 'int64']);
+  });
+});
+
+describe('symbolic dims of models with a key/value cache', () => {
+  const spec = (name: string, type: 'int64' | 'float32', dims: Array<number | string>) => ({ name, type, dims });
+
+  it('gives cache lengths --seq and sums for total lengths', () => {
+    const known = new Map<string, number>();
+    const o = { batch: 2, seq: 8, seed: 1 };
+    expect(concreteDims(spec('input_ids', 'int64', ['batch_size', 'sequence_length']), o, known, true)).toEqual([2, 8]);
+    expect(concreteDims(spec('past_key_values.0.key', 'float32', ['batch_size', 2, 'past_sequence_length', 16]), o, known, true)).toEqual([2, 2, 8, 16]);
+    expect(concreteDims(spec('attention_mask', 'int64', ['batch_size', 'past_sequence_length + sequence_length']), o, known, true)).toEqual([2, 16]);
+    expect(concreteDims(spec('attention_mask', 'int64', ['batch_size', 'total_sequence_length']), o, new Map(), true)).toEqual([2, 16]);
+    expect(concreteDims(spec('x', 'float32', ['s0', 's1 * 2 - 1']), o, new Map())).toEqual([2, 15]);
   });
 });

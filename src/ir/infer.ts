@@ -400,7 +400,9 @@ export class Facts {
       this.facts.set(vi.name, { dtype: tt.elemType || undefined, shape: trusted });
     }
     for (const [name, t] of graph.initializers) {
-      const c = graph.constant(name);
+      // Only small initializers are decoded (shape arithmetic); weights are never read here.
+      const count = t.dims.reduce((a, d) => a * Number(d), 1);
+      const c = count <= MAX_TRACKED ? graph.constant(name) : undefined;
       this.facts.set(name, { dtype: t.dataType, shape: t.dims.map(Number), value: c && c.data.length <= MAX_TRACKED ? c.data : undefined });
     }
     for (const node of graph.nodes) this.inferNode(node);

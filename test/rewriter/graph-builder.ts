@@ -3,7 +3,7 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, TensorProto_DataType as DT, type ModelProto } from 'onnx-buf';
 
 export type Dim = number | string;
-type Attr = number | string | number[] | { floats: number[] };
+type Attr = number | string | number[] | { floats: number[] } | { int64Tensor: number[] };
 
 export class GraphBuilder {
   private nodes: object[] = [];
@@ -40,6 +40,7 @@ export class GraphBuilder {
     const attribute = Object.entries(attrs).map(([k, v]) => {
       if (typeof v === 'string') return { name: k, type: 3, s: new TextEncoder().encode(v) };
       if (Array.isArray(v)) return { name: k, type: 7, ints: v.map(BigInt) };
+      if (typeof v === 'object' && 'int64Tensor' in v) return { name: k, type: 4, t: { dataType: DT.INT64, dims: [BigInt(v.int64Tensor.length)], int64Data: v.int64Tensor.map(BigInt) } };
       if (typeof v === 'object') return { name: k, type: 6, floats: v.floats };
       return Number.isInteger(v) && k !== 'scale' && k !== 'softcap' ? { name: k, type: 2, i: BigInt(v) } : { name: k, type: 1, f: v };
     });

@@ -17,9 +17,8 @@ it became, or why it was left as it is.
 
 Options:
   -o, --output OUT          where to write (default: IN with .fa.onnx, model.onnx -> model.fa.onnx)
-  --target cpu|cuda         provider the model will run on (default: cuda). cuda uses only what
-                            the CUDA kernels support, so the result runs on both providers; cpu
-                            may fuse sites the CUDA kernels cannot run
+  --target cpu|cuda         provider the model is meant for (default: cuda); the rewriter may
+                            fuse only what that provider's kernels implement (ops/README.md)
   --compute-dtype keep|float16|bfloat16
                             precision of the fused attention (default: keep: every tensor keeps
                             its type, an fp32 model stays fp32). float16/bfloat16 casts around the

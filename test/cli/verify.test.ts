@@ -69,4 +69,11 @@ describe('fa-onnx verify', () => {
     expect(b.code).toBe(3);
     expect(b.stderr).toMatch(/--input nosuch: the model has no input of that name/);
   });
+
+  it('names a model the provider cannot run (exit 3)', async () => {
+    const fp16 = 'models/corpus/gpt2.ts17_eager_fp16.onnx'; // ORT's CPU provider rejects this export
+    const r = await cli('verify', fp16, fp16);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/gpt2.ts17_eager_fp16.onnx does not run on the cpu provider: /);
+  });
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeModel, encodeModel } from '../../src/onnx/index.js';
 import { readFileSync } from 'node:fs';
+import { encode, matmulModel } from '../onnx/build-model.js';
 import { writeNpy } from './npy.js';
 import { cli } from './run-cli.js';
 import { tempDir } from './temp-dir.js';
@@ -71,9 +72,10 @@ describe('fa-onnx verify', () => {
   });
 
   it('names a model the provider cannot run (exit 3)', async () => {
-    const fp16 = 'models/corpus/gpt2.ts17_eager_fp16.onnx'; // ORT's CPU provider rejects this export
-    const r = await cli('verify', fp16, fp16);
+    const unknownOp = join(tempDir(), 'unknown-op.onnx');
+    writeFileSync(unknownOp, encode(matmulModel({ nodes: [{ name: 'mm', opType: 'NoSuchOp', input: ['X', 'W'], output: ['Y'] }] })));
+    const r = await cli('verify', unknownOp, unknownOp);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/gpt2.ts17_eager_fp16.onnx does not run on the cpu provider: /);
+    expect(r.stderr).toMatch(/unknown-op.onnx does not run on the cpu provider: .*NoSuchOp/);
   });
 });

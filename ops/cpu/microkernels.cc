@@ -2,11 +2,12 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define FA_ONNX_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define FA_ONNX_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define FA_ONNX_CLONES
 #endif
@@ -18,7 +19,8 @@ namespace {
 // x = n·ln2 + r with |r| ≤ ln2/2; exp(r) by its Taylor series to degree 6 (error below 2e-7
 // relative), then 2^n assembled in the exponent bits. Inputs below -87 (incl. -inf) give 0.
 inline float Exp(float x) {
-  // Ternaries rather than fmin/fmax so a NaN input stays NaN.
+  // Ternaries rather than fmin/fmax so a NaN input stays NaN; no calls and no memcpy so that GCC
+  // if-converts and vectorises the loops using it.
   const float xc = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
   const float shifter = 12582912.0f;  // 1.5·2^23: adding it rounds to an integer
   const float n = (xc * 1.44269504088896341f + shifter) - shifter;
@@ -30,78 +32,156 @@ inline float Exp(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, 4);
+  const float scale = __builtin_bit_cast(float, (static_cast<int32_t>(n) + 127) << 23);
   return x < -87.0f ? 0.0f : p * scale;
+}
+
+
+// The two matrix micro-kernels, as templates over the register block: kRows query rows by kLanes
+// floats. Each instance is compiled for one target below; the block is chosen so the accumulators
+// fill about half the vector registers of that target (8 of 16 ymm for AVX2, 8 of 32 zmm for
+// AVX-512), enough independent FMA chains to hide their latency without spilling.
+// GCC vector extensions make the register block explicit, so every target gets the same blocking
+// whatever its auto-vectoriser heuristics decide (a vector wider than the target is split in two).
+template <int kLanes>
+struct VecOf {
+  typedef float type __attribute__((vector_size(kLanes * sizeof(float))));
+};
+
+template <typename V>
+__attribute__((always_inline)) inline V LoadV(const float* p) {
+  V v;
+  std::memcpy(&v, p, sizeof(V));
+  return v;
+}
+
+template <typename V>
+__attribute__((always_inline)) inline void StoreV(float* p, const V& v) {
+  std::memcpy(p, &v, sizeof(V));
+}
+
+// kRows rows by kCount native vectors of kWidth floats; the accumulators are named scalars of
+// vector type after full unrolling, so they stay in registers.
+template <int kRows, int kWidth, int kCount>
+__attribute__((always_inline)) inline void ScoreTileT(const float* __restrict q, int ldq, const float* __restrict kt,
+                                                      float* __restrict s, int rows, int depth) {
+  constexpr int kLanes = kWidth * kCount;
+  static_assert(kRows == kRowBlock && kKeyTile % kLanes == 0, "register block must tile the score tile");
+  using V = typename VecOf<kWidth>::type;
+  for (int r = 0; r < rows; r += kRows) {
+    for (int jb = 0; jb < kKeyTile; jb += kLanes) {
+      V acc[kRows][kCount] = {};
+      for (int d = 0; d < depth; ++d) {
+        V k[kCount];
+#pragma GCC unroll 8
+        for (int c = 0; c < kCount; ++c) k[c] = LoadV<V>(kt + d * kKeyTile + jb + c * kWidth);
+#pragma GCC unroll 8
+        for (int i = 0; i < kRows; ++i) {
+          const float x = q[static_cast<long>(r + i) * ldq + d];
+#pragma GCC unroll 8
+          for (int c = 0; c < kCount; ++c) acc[i][c] += x * k[c];
+        }
+      }
+#pragma GCC unroll 8
+      for (int i = 0; i < kRows; ++i) {
+#pragma GCC unroll 8
+        for (int c = 0; c < kCount; ++c) StoreV(s + (r + i) * kKeyTile + jb + c * kWidth, acc[i][c]);
+      }
+    }
+  }
+}
+
+template <int kRows, int kWidth, int kCount>
+__attribute__((always_inline)) inline void AccumulateTileT(const float* __restrict p, const float* __restrict v,
+                                                           float* __restrict o, int rows, int keys, int cols) {
+  constexpr int kLanes = kWidth * kCount;
+  static_assert(kRows == kRowBlock && kColBlock % kLanes == 0, "register block must tile the output");
+  using V = typename VecOf<kWidth>::type;
+  for (int r = 0; r < rows; r += kRows) {
+    for (int cb = 0; cb < cols; cb += kLanes) {
+      V acc[kRows][kCount];
+#pragma GCC unroll 8
+      for (int i = 0; i < kRows; ++i) {
+#pragma GCC unroll 8
+        for (int c = 0; c < kCount; ++c) acc[i][c] = LoadV<V>(o + static_cast<long>(r + i) * cols + cb + c * kWidth);
+      }
+      for (int j = 0; j < keys; ++j) {
+        V vj[kCount];
+#pragma GCC unroll 8
+        for (int c = 0; c < kCount; ++c) vj[c] = LoadV<V>(v + static_cast<long>(j) * cols + cb + c * kWidth);
+#pragma GCC unroll 8
+        for (int i = 0; i < kRows; ++i) {
+          const float w = p[(r + i) * kKeyTile + j];
+#pragma GCC unroll 8
+          for (int c = 0; c < kCount; ++c) acc[i][c] += w * vj[c];
+        }
+      }
+#pragma GCC unroll 8
+      for (int i = 0; i < kRows; ++i) {
+#pragma GCC unroll 8
+        for (int c = 0; c < kCount; ++c) StoreV(o + static_cast<long>(r + i) * cols + cb + c * kWidth, acc[i][c]);
+      }
+    }
+  }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target("arch=x86-64-v4"))) void ScoreTileV4(const float* q, int ldq, const float* kt, float* s, int rows, int depth) {
+  ScoreTileT<kRowBlock, 16, 2>(q, ldq, kt, s, rows, depth);
+}
+__attribute__((target("arch=x86-64-v3"))) void ScoreTileV3(const float* q, int ldq, const float* kt, float* s, int rows, int depth) {
+  ScoreTileT<kRowBlock, 8, 2>(q, ldq, kt, s, rows, depth);
+}
+__attribute__((target("arch=x86-64-v4"))) void AccumulateTileV4(const float* p, const float* v, float* o, int rows, int keys, int cols) {
+  AccumulateTileT<kRowBlock, 16, 2>(p, v, o, rows, keys, cols);
+}
+__attribute__((target("arch=x86-64-v3"))) void AccumulateTileV3(const float* p, const float* v, float* o, int rows, int keys, int cols) {
+  AccumulateTileT<kRowBlock, 8, 2>(p, v, o, rows, keys, cols);
+}
+#endif
+void ScoreTileBase(const float* q, int ldq, const float* kt, float* s, int rows, int depth) {
+  ScoreTileT<kRowBlock, 4, 2>(q, ldq, kt, s, rows, depth);
+}
+void AccumulateTileBase(const float* p, const float* v, float* o, int rows, int keys, int cols) {
+  AccumulateTileT<kRowBlock, 4, 2>(p, v, o, rows, keys, cols);
+}
+
+using ScoreFn = void (*)(const float*, int, const float*, float*, int, int);
+using AccumulateFn = void (*)(const float*, const float*, float*, int, int, int);
+
+struct Kernels {
+  ScoreFn score = &ScoreTileBase;
+  AccumulateFn accumulate = &AccumulateTileBase;
+  Kernels() {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+    // FA_ONNX_CPU_ISA=base|v3 caps the level (to test the other paths on a newer CPU).
+    const char* cap = std::getenv("FA_ONNX_CPU_ISA");
+    const int max_level = !cap ? 4 : std::strcmp(cap, "base") == 0 ? 1 : std::strcmp(cap, "v3") == 0 ? 3 : 4;
+    __builtin_cpu_init();
+    if (max_level >= 4 && __builtin_cpu_supports("x86-64-v4")) {
+      score = &ScoreTileV4;
+      accumulate = &AccumulateTileV4;
+    } else if (max_level >= 3 && __builtin_cpu_supports("x86-64-v3")) {
+      score = &ScoreTileV3;
+      accumulate = &AccumulateTileV3;
+    }
+#endif
+  }
+};
+
+const Kernels& Selected() {
+  static const Kernels kernels;
+  return kernels;
 }
 
 }  // namespace
 
-FA_ONNX_CLONES
-void ScoreTile(const float* __restrict q, int ldq, const float* __restrict kt, float* __restrict s, int rows,
-               int depth) {
-  constexpr int kLanes = 16;
-  for (int r = 0; r < rows; r += kRowBlock) {
-    const float* q0 = q + static_cast<long>(r) * ldq;
-    const float* q1 = q0 + ldq;
-    const float* q2 = q1 + ldq;
-    const float* q3 = q2 + ldq;
-    for (int jb = 0; jb < kKeyTile; jb += kLanes) {
-      float a0[kLanes] = {}, a1[kLanes] = {}, a2[kLanes] = {}, a3[kLanes] = {};
-      for (int d = 0; d < depth; ++d) {
-        const float* k = kt + d * kKeyTile + jb;
-        const float x0 = q0[d], x1 = q1[d], x2 = q2[d], x3 = q3[d];
-        for (int j = 0; j < kLanes; ++j) {
-          a0[j] += x0 * k[j];
-          a1[j] += x1 * k[j];
-          a2[j] += x2 * k[j];
-          a3[j] += x3 * k[j];
-        }
-      }
-      float* s0 = s + r * kKeyTile + jb;
-      for (int j = 0; j < kLanes; ++j) {
-        s0[j] = a0[j];
-        s0[kKeyTile + j] = a1[j];
-        s0[2 * kKeyTile + j] = a2[j];
-        s0[3 * kKeyTile + j] = a3[j];
-      }
-    }
-  }
+void ScoreTile(const float* q, int ldq, const float* kt, float* s, int rows, int depth) {
+  Selected().score(q, ldq, kt, s, rows, depth);
 }
 
-FA_ONNX_CLONES
-void AccumulateTile(const float* __restrict p, const float* __restrict v, float* __restrict o, int rows, int keys,
-                    int cols) {
-  for (int r = 0; r < rows; r += kRowBlock) {
-    const float* p0 = p + r * kKeyTile;
-    for (int cb = 0; cb < cols; cb += kColBlock) {
-      float a0[kColBlock], a1[kColBlock], a2[kColBlock], a3[kColBlock];
-      float* o0 = o + static_cast<long>(r) * cols + cb;
-      for (int c = 0; c < kColBlock; ++c) {
-        a0[c] = o0[c];
-        a1[c] = o0[cols + c];
-        a2[c] = o0[2 * cols + c];
-        a3[c] = o0[3 * cols + c];
-      }
-      for (int j = 0; j < keys; ++j) {
-        const float* vj = v + static_cast<long>(j) * cols + cb;
-        const float w0 = p0[j], w1 = p0[kKeyTile + j], w2 = p0[2 * kKeyTile + j], w3 = p0[3 * kKeyTile + j];
-        for (int c = 0; c < kColBlock; ++c) {
-          a0[c] += w0 * vj[c];
-          a1[c] += w1 * vj[c];
-          a2[c] += w2 * vj[c];
-          a3[c] += w3 * vj[c];
-        }
-      }
-      for (int c = 0; c < kColBlock; ++c) {
-        o0[c] = a0[c];
-        o0[cols + c] = a1[c];
-        o0[2 * cols + c] = a2[c];
-        o0[3 * cols + c] = a3[c];
-      }
-    }
-  }
+void AccumulateTile(const float* p, const float* v, float* o, int rows, int keys, int cols) {
+  Selected().accumulate(p, v, o, rows, keys, cols);
 }
 
 FA_ONNX_CLONES

@@ -12,7 +12,7 @@ constexpr int kQueryTile = 64;
 // Rows the micro-kernels process at once; row counts passed to them are rounded up to this.
 constexpr int kRowBlock = 4;
 // Value columns are padded to a multiple of this.
-constexpr int kColBlock = 16;
+constexpr int kColBlock = 32;
 
 // s[r][j] = Σ_d q[r][d] · kt[d][j] for r < rows, j < kKeyTile.
 // q: rows × depth, row stride ldq; kt: depth × kKeyTile; s: rows × kKeyTile.

@@ -1,7 +1,7 @@
 // The rewriter: finds attention sites in an ONNX model and replaces each proven one with
 // fa_onnx.FlashAttention (ops/README.md). What cannot be proven is left as it is, with a reason.
 import { clone } from '@bufbuild/protobuf';
-import { NodeProtoSchema, type ModelProto } from 'onnx-buf';
+import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
 import { runPasses } from './engine.js';
 import type { RewriteOptions, SiteReport } from './emit.js';
 
@@ -22,19 +22,20 @@ export function inspectModel(model: ModelProto, options: RewriteOptions = {}): S
 }
 
 /**
- * A copy the rewrite may change: nodes are deep-copied (their outputs get renamed), the lists it
- * edits are new arrays, and tensors (weights) are shared, never copied: they are not modified.
+ * A copy the rewrite may change, without copying the weights: the initializer list is set aside
+ * while the rest is cloned (ONNX is proto2: spreading messages would lose fields that sit on the
+ * prototype), then the copy gets a new list of the same, unmodified tensors.
  */
 function copyForRewrite(model: ModelProto): ModelProto {
   const g = model.graph;
-  return {
-    ...model,
-    opsetImport: model.opsetImport.map((o) => ({ ...o })),
-    graph: g && {
-      ...g,
-      node: g.node.map((n) => clone(NodeProtoSchema, n)),
-      initializer: [...g.initializer],
-      valueInfo: [...g.valueInfo],
-    },
-  };
+  if (!g) return clone(ModelProtoSchema, model);
+  const initializers = g.initializer;
+  g.initializer = [];
+  try {
+    const out = clone(ModelProtoSchema, model);
+    out.graph!.initializer = [...initializers];
+    return out;
+  } finally {
+    g.initializer = initializers;
+  }
 }

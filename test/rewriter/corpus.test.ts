@@ -35,6 +35,8 @@ describe.each(files)('%s', (file) => {
       expect(s.removedNodes.length).toBeGreaterThan(0);
     }
     // Everything outside the graph's nodes is kept.
+    expect([model.irVersion, model.producerName, model.producerVersion, model.graph!.name]).toEqual([original.irVersion, original.producerName, original.producerVersion, original.graph!.name]);
+    expect(model.opsetImport.slice(0, -1)).toEqual(original.opsetImport);
     expect(model.metadataProps).toEqual(original.metadataProps);
     expect(model.graph!.input).toEqual(original.graph!.input);
     expect(model.graph!.output).toEqual(original.graph!.output);

@@ -117,6 +117,8 @@ describe('leaves near misses alone, with a reason', () => {
     ['a bias added before the scale', { biasBeforeScale: true, mask: 'bias' }, /before the scale/],
   ])('%s', (_name, opts, reason) => {
     const { model, site } = only(opts);
+    // Nothing fused: the model comes back byte for byte.
+    expect(bytesOf(model)).toEqual(bytesOf(attentionModel(opts)));
     expect(site.status).toBe('skipped');
     expect(site.reason).toMatch(reason);
     expect(model.graph!.node.some((n) => n.domain === 'fa_onnx')).toBe(false);

@@ -78,6 +78,33 @@ describe('package entry points', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ dims: [1, 4, 64], type: 'float32', finite: true });
   });
 
+  it('works in worker threads, beside the main thread, with one runtime', () => {
+    const script = `
+      import { Worker } from 'node:worker_threads';
+      const job = \`
+        const fa = await import('fa-onnx');
+        const { parentPort } = await import('node:worker_threads');
+        const s = await fa.createSession(${JSON.stringify(bert)});
+        const t = new fa.Tensor('int64', BigInt64Array.from([101n, 7n, 102n]), [1, 3]);
+        const m = new fa.Tensor('int64', BigInt64Array.from([1n, 1n, 1n]), [1, 3]);
+        const out = (await s.run({ input_ids: t, attention_mask: m }))[s.outputNames[0]];
+        await s.release();
+        parentPort.postMessage({ sum: Array.from(out.data).reduce((a, b) => a + b, 0), lib: fa.runtimeInfo().libraryPath });
+      \`;
+      const inWorker = () => new Promise((resolve, reject) => {
+        const w = new Worker(job, { eval: true, type: 'module' });
+        w.once('message', resolve); w.once('error', reject);
+      });
+      const results = await Promise.all([inWorker(), inWorker()]);
+      const fa = await import('fa-onnx');
+      if (results.some((r) => r.sum !== results[0].sum || !Number.isFinite(r.sum))) throw new Error(JSON.stringify(results));
+      if (results[0].lib !== fa.runtimeInfo().libraryPath) throw new Error('two runtimes');
+      console.log('ok');`;
+    const r = node(['--input-type=module', '-e', script]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('ok');
+  });
+
   it('types resolve for ESM and CJS consumers', () => {
     fs.writeFileSync(
       path.join(pkg, 'consumer.mts'),

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { TensorProtoSchema } from 'onnx-buf';
 import { afterAll, describe, expect, it } from 'vitest';
-import { externalTensors, OnnxError, readModelFile, writeModelFile } from '../../src/onnx/index.js';
+import { externalTensors, OnnxError, readExternalBytes, readModelFile, writeModelFile } from '../../src/onnx/index.js';
 import { encode, externalWeight, matmulModel, WEIGHT } from './build-model.js';
 
 const made: string[] = [];
@@ -94,6 +94,8 @@ describe('writing models with external data', () => {
     const { model, baseDir } = readModelFile(path);
     expect(process.memoryUsage().rss - before).toBeLessThan(64 * 2 ** 20);
     writeModelFile(model, join(dir, 'out.onnx'), { sourceDir: baseDir });
+    // One tensor's bytes can be read on their own (past 2 GiB), without touching the rest of the file.
+    expect(new Float32Array(readExternalBytes(model.graph!.initializer[0]!, baseDir).buffer)).toEqual(WEIGHT);
     const ref = externalTensors(readModelFile(join(dir, 'out.onnx')).model)[0]!.ref;
     expect(ref).toEqual({ location: 'in/big.bin', offset, length: 48n });
     expect(await runOnes(join(dir, 'out.onnx'))).toEqual(COLUMN_SUMS);

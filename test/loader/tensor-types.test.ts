@@ -52,6 +52,22 @@ describe('tensor types', () => {
     await session.release();
   });
 
+  it('typed arrays that view part of a buffer, or a SharedArrayBuffer, in and out; model bytes at an offset', async () => {
+    const bytes = castModel(1, 11);
+    const padded = new Uint8Array(bytes.length + 13);
+    padded.set(bytes, 13);
+    const session = await createSession(padded.subarray(13));
+    const big = Float32Array.from({ length: 20 }, (_, i) => i);
+    const out = new Float64Array(new SharedArrayBuffer(8 * 12)).fill(NaN);
+    const y = new Tensor('float64', out.subarray(2, 8), [6]);
+    await session.run({ x: new Tensor('float32', big.subarray(5, 11), [6]) }, { y });
+    expect(Array.from(out)).toEqual([NaN, NaN, 5, 6, 7, 8, 9, 10, NaN, NaN, NaN, NaN]);
+    const shared = new Float32Array(new SharedArrayBuffer(4 * 3));
+    shared.set([1.5, -2, 3]);
+    expect(Array.from((await session.run({ x: new Tensor('float32', shared, [3]) }))['y']!.data as Float64Array)).toEqual([1.5, -2, 3]);
+    await session.release();
+  });
+
   it('empty tensors', async () => {
     const session = await createSession(identityModel(1));
     const empty = (await session.run({ x: new Tensor('float32', new Float32Array(0), [0]) }))['y']!;

@@ -217,7 +217,7 @@ Napi::Value Session::Load(const Napi::CallbackInfo& info) {
   } else if (info[0].IsTypedArray()) {
     // A copy: the caller may reuse the buffer while the worker thread parses it.
     Napi::TypedArray array = info[0].As<Napi::TypedArray>();
-    const uint8_t* begin = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+    const uint8_t* begin = static_cast<const uint8_t*>(TypedArrayData(env, array));
     bytes.assign(begin, begin + array.ByteLength());
   } else {
     throw Napi::TypeError::New(env, "fa-onnx: the model must be a path or a Uint8Array");

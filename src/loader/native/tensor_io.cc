@@ -62,6 +62,21 @@ OrtAllocator* DefaultAllocator() {
 
 }  // namespace
 
+void* TypedArrayData(Napi::Env env, const Napi::TypedArray& array) {
+  // napi_get_typedarray_info gives the first element's address for ArrayBuffer and SharedArrayBuffer
+  // backed arrays alike, and moves a small on-heap array's bytes off the V8 heap first, so the
+  // pointer stays valid while a reference keeps the array alive (runs happen on another thread).
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value buffer;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, array, &type, &length, &data, &buffer, &offset) != napi_ok) {
+    throw Napi::Error::New(env, "fa-onnx: cannot read a typed array's memory");
+  }
+  return data;
+}
+
 BorrowedTensor WrapTensor(Napi::Env env, const Napi::Object& tensor, const std::string& what) {
   const auto type = static_cast<ONNXTensorElementDataType>(tensor.Get("type").As<Napi::Number>().Int32Value());
   Napi::Array dims_array = tensor.Get("dims").As<Napi::Array>();
@@ -104,6 +119,7 @@ BorrowedTensor WrapTensor(Napi::Env env, const Napi::Object& tensor, const std::
   if (!data.IsTypedArray()) throw Napi::Error::New(env, "fa-onnx: " + what + ": data must be a typed array");
   Napi::TypedArray array = data.As<Napi::TypedArray>();
   const size_t byte_length = array.ByteLength();
+  void* bytes = TypedArrayData(env, array);
   if (byte_length != count * element_size) {
     throw Napi::Error::New(env, "fa-onnx: " + what + " holds " + std::to_string(byte_length) + " bytes; its shape needs " +
                                     std::to_string(count * element_size));
@@ -113,10 +129,6 @@ BorrowedTensor WrapTensor(Napi::Env env, const Napi::Object& tensor, const std::
     Check(env, Api()->CreateTensorAsOrtValue(DefaultAllocator(), dims.data(), dims.size(), type, &out.value), what);
     return out;
   }
-  // Asking for the buffer moves small on-heap typed arrays off the V8 heap, so the pointer stays
-  // valid while the reference below keeps the array alive (the run happens on another thread).
-  Napi::ArrayBuffer buffer = array.ArrayBuffer();
-  void* bytes = static_cast<uint8_t*>(buffer.Data()) + array.ByteOffset();
   Check(env,
         Api()->CreateTensorWithDataAsOrtValue(CpuMemoryInfo(), bytes, byte_length, dims.data(), dims.size(), type,
                                               &out.value),

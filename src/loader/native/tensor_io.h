@@ -17,6 +17,9 @@ struct BorrowedTensor {
   Napi::Reference<Napi::Value> keep_alive;
 };
 
+// The address of a typed array's first element (ArrayBuffer or SharedArrayBuffer backed).
+void* TypedArrayData(Napi::Env env, const Napi::TypedArray& array);
+
 // Wraps a JS tensor description as an OrtValue. Numeric data is used in place, so ORT reads the
 // caller's inputs and writes pre-allocated outputs straight into the caller's typed arrays.
 // `what` names the tensor in error messages. Throws Napi::Error.

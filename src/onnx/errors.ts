@@ -8,6 +8,7 @@ export type OnnxErrorCode =
   | 'unsupported-opset'
   | 'cyclic-graph'
   | 'undefined-input'
+  | 'duplicate-name'
   | 'missing-external-file'
   | 'external-out-of-range'
   | 'write-failed';

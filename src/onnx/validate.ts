@@ -45,12 +45,14 @@ function checkVersions(model: ModelProto, what: string): void {
 }
 
 function checkGraph(graph: GraphProto, outer: ReadonlySet<string>, what: string, main = false): void {
-  const defined = new Set(outer);
-  for (const v of graph.input) defined.add(v.name);
-  for (const t of graph.initializer) defined.add(t.name);
-  for (const s of graph.sparseInitializer) if (s.values) defined.add(s.values.name);
+  // Only this graph's own names count as redefinitions; subgraphs may reuse outer names.
+  const local = new Set<string>();
+  for (const v of graph.input) local.add(v.name);
+  for (const t of graph.initializer) local.add(t.name);
+  for (const s of graph.sparseInitializer) if (s.values) local.add(s.values.name);
+  const defined = new Set([...outer, ...local]);
   const where = graph.name && !main ? `${what}, subgraph '${graph.name}'` : what;
-  checkNodes(graph.node, defined, graph.output.map((o) => o.name), where);
+  checkNodes(graph.node, defined, graph.output.map((o) => o.name), where, local);
 }
 
 const label = (n: NodeProto) => `node '${n.name || '(unnamed)'}' (${n.opType})`;
@@ -59,9 +61,22 @@ const label = (n: NodeProto) => `node '${n.name || '(unnamed)'}' (${n.opType})`;
  * Every name a node reads must come from the enclosing scope or another node's output, and the
  * nodes must form no cycle (ONNX requires a DAG; the order in the file does not matter here).
  */
-function checkNodes(nodes: NodeProto[], scope: ReadonlySet<string>, outputs: string[], what: string): void {
+function checkNodes(
+  nodes: NodeProto[], scope: ReadonlySet<string>, outputs: string[], what: string, local: ReadonlySet<string> = scope,
+): void {
   const producer = new Map<string, number>();
-  nodes.forEach((n, i) => n.output.forEach((o) => o && producer.set(o, i)));
+  nodes.forEach((n, i) =>
+    n.output.forEach((o) => {
+      if (!o) return;
+      // ONNX graphs are in SSA form: each name is assigned once.
+      const other = producer.get(o);
+      if (other !== undefined || local.has(o)) {
+        const by = other !== undefined ? label(nodes[other]!) : 'a graph input or initializer';
+        throw new OnnxError('duplicate-name', `${what}: ${label(n)} writes '${o}', which ${by} already defines`);
+      }
+      producer.set(o, i);
+    }),
+  );
   const deps: number[][] = nodes.map(() => []);
   nodes.forEach((n, i) => {
     for (const name of readsOf(n)) {

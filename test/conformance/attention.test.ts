@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeModel, encodeModel } from '../../src/onnx/index.js';
+import { decodeModel, encodeModel, validateModel } from '../../src/onnx/index.js';
 import { caseNames, loadCase, TESTDATA } from './cases.js';
 import { resultsTable, runCase, type CaseResult } from './run-case.js';
 
@@ -28,10 +28,12 @@ describe.skipIf(names.length === 0)('ONNX conformance: test_attention_*', () => 
 
   it('has all 124 cases', () => expect(names.length).toBe(124));
 
-  it('decodes and encodes every case model byte-identically', () => {
+  it('decodes, validates and encodes every case model byte-identically', () => {
     for (const name of names) {
       const bytes = new Uint8Array(readFileSync(join(TESTDATA, name, 'model.onnx')));
-      expect(Buffer.from(encodeModel(decodeModel(bytes))).equals(Buffer.from(bytes)), name).toBe(true);
+      const model = decodeModel(bytes);
+      expect(() => validateModel(model, name)).not.toThrow();
+      expect(Buffer.from(encodeModel(model)).equals(Buffer.from(bytes)), name).toBe(true);
     }
   });
 

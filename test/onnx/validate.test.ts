@@ -79,6 +79,19 @@ describe('validating graphs', () => {
     expect(() => validateModel(m, 'm')).not.toThrow();
   });
 
+  it('names a tensor written twice', () => {
+    const m = matmulModel({
+      nodes: [
+        { name: 'r1', opType: 'Relu', input: ['X'], output: ['r'] },
+        { name: 'r2', opType: 'Relu', input: ['X'], output: ['r'] },
+        { name: 'mm', opType: 'MatMul', input: ['r', 'W'], output: ['Y'] },
+      ],
+    });
+    expectOnnxError(() => validateModel(m, 'm'), 'duplicate-name', /node 'r2' \(Relu\) writes 'r', which node 'r1' \(Relu\) already defines/);
+    const shadow = matmulModel({ nodes: [{ name: 'mm', opType: 'MatMul', input: ['X', 'W'], output: ['W'] }] });
+    expectOnnxError(() => validateModel(shadow, 'm'), 'duplicate-name', /writes 'W', which a graph input or initializer already defines/);
+  });
+
   it('names a missing initializer', () => {
     const m = matmulModel();
     m.graph!.initializer = [];

@@ -7,6 +7,7 @@ import { constant, match, op, v } from '../pattern.js';
 import { operandSources, outputTargets, type Want } from '../views.js';
 import { broadcastProblem, provenFinite } from './masks.js';
 import { readScoreChain } from './scores.js';
+import { splitMask } from './causal.js';
 
 export const PATTERN = 'decomposed-attention';
 
@@ -114,6 +115,16 @@ export function planDecomposedAttention(g: Graph, facts: Facts, softmax: Node): 
   }
   const attributes: Record<string, number | string> = {};
   if (chain.softcap) attributes.softcap = chain.softcap;
+  // Causal bands and windows inside a mask become attributes; the rest stays a mask tensor.
+  const kept: typeof masks = [];
+  const extra: string[] = [];
+  for (const m of masks) {
+    const split = m.attendWhen ? splitMask(g, facts, m.cond, scores as Dim[]) : undefined;
+    const clash = split && Object.entries(split.attributes).some(([k, x]) => attributes[k] !== undefined && attributes[k] !== x);
+    if (!split || clash) { kept.push(m); continue; }
+    Object.assign(attributes, split.attributes);
+    extra.push(...split.rest);
+  }
   const canBeInf = anyInf || !biases.every((b) => provenFinite(g, facts, b));
   if (masks.length && anyFinite) attributes.masked_rows = 'uniform';
   else if (canBeInf) attributes.masked_rows = path.guard ? 'zero' : 'nan';
@@ -127,8 +138,8 @@ export function planDecomposedAttention(g: Graph, facts: Facts, softmax: Node): 
     scale: chain.scale,
     attributes,
     biases,
-    masks: masks.filter((m) => m.attendWhen).map((m) => m.cond),
-    negatedMasks: masks.filter((m) => !m.attendWhen).map((m) => m.cond),
+    masks: [...kept.filter((m) => m.attendWhen).map((m) => m.cond), ...extra],
+    negatedMasks: kept.filter((m) => !m.attendWhen).map((m) => m.cond),
     matched: [softmax, ...path.nodes, path.pv, ...chain.nodes],
   };
 }

@@ -59,7 +59,7 @@ class ItemRunner {
   ItemRunner(const AttentionParams& p, int b, int h, const Sequence& seq, int i0, int rows)
       : p_(p), b_(b), h_(h), hk_(h / p.group_size()), seq_(seq), i0_(i0), rows_(rows) {
     esize_ = ElementSize(p.dtype);
-    rows_pad_ = RoundUp(rows, kRowBlock);
+    rows_pad_ = rows;  // the micro-kernels take any row count
     d_ = p.head_dim;
     dv_pad_ = RoundUp(p.head_dim_v, kColBlock);
     q_.assign(static_cast<size_t>(rows_pad_) * d_, 0.f);

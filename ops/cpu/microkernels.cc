@@ -61,89 +61,102 @@ __attribute__((always_inline)) inline void StoreV(float* p, const V& v) {
 }
 
 // kRows rows by kCount native vectors of kWidth floats; the accumulators are named scalars of
-// vector type after full unrolling, so they stay in registers.
+// vector type after full unrolling, so they stay in registers. Rows past the last full block go
+// one at a time (decode has a single query row).
 template <int kRows, int kWidth, int kCount>
-__attribute__((always_inline)) inline void ScoreTileT(const float* __restrict q, int ldq, const float* __restrict kt,
-                                                      float* __restrict s, int rows, int depth) {
+__attribute__((always_inline)) inline void ScoreBlock(const float* __restrict q, int ldq, const float* __restrict kt,
+                                                      float* __restrict s, int r, int depth) {
   constexpr int kLanes = kWidth * kCount;
-  static_assert(kRows == kRowBlock && kKeyTile % kLanes == 0, "register block must tile the score tile");
   using V = typename VecOf<kWidth>::type;
-  for (int r = 0; r < rows; r += kRows) {
-    for (int jb = 0; jb < kKeyTile; jb += kLanes) {
-      V acc[kRows][kCount] = {};
-      for (int d = 0; d < depth; ++d) {
-        V k[kCount];
+  for (int jb = 0; jb < kKeyTile; jb += kLanes) {
+    V acc[kRows][kCount] = {};
+    for (int d = 0; d < depth; ++d) {
+      V k[kCount];
 #pragma GCC unroll 8
-        for (int c = 0; c < kCount; ++c) k[c] = LoadV<V>(kt + d * kKeyTile + jb + c * kWidth);
-#pragma GCC unroll 8
-        for (int i = 0; i < kRows; ++i) {
-          const float x = q[static_cast<long>(r + i) * ldq + d];
-#pragma GCC unroll 8
-          for (int c = 0; c < kCount; ++c) acc[i][c] += x * k[c];
-        }
-      }
+      for (int c = 0; c < kCount; ++c) k[c] = LoadV<V>(kt + d * kKeyTile + jb + c * kWidth);
 #pragma GCC unroll 8
       for (int i = 0; i < kRows; ++i) {
+        const float x = q[static_cast<long>(r + i) * ldq + d];
 #pragma GCC unroll 8
-        for (int c = 0; c < kCount; ++c) StoreV(s + (r + i) * kKeyTile + jb + c * kWidth, acc[i][c]);
+        for (int c = 0; c < kCount; ++c) acc[i][c] += x * k[c];
       }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < kRows; ++i) {
+#pragma GCC unroll 8
+      for (int c = 0; c < kCount; ++c) StoreV(s + (r + i) * kKeyTile + jb + c * kWidth, acc[i][c]);
     }
   }
 }
 
 template <int kRows, int kWidth, int kCount>
-__attribute__((always_inline)) inline void AccumulateTileT(const float* __restrict p, const float* __restrict v,
-                                                           float* __restrict o, int rows, int keys, int cols) {
+__attribute__((always_inline)) inline void ScoreTileT(const float* q, int ldq, const float* kt, float* s, int rows,
+                                                      int depth) {
+  static_assert(kKeyTile % (kWidth * kCount) == 0, "register block must tile the score tile");
+  int r = 0;
+  for (; r + kRows <= rows; r += kRows) ScoreBlock<kRows, kWidth, kCount>(q, ldq, kt, s, r, depth);
+  for (; r < rows; ++r) ScoreBlock<1, kWidth, kCount>(q, ldq, kt, s, r, depth);
+}
+
+template <int kRows, int kWidth, int kCount>
+__attribute__((always_inline)) inline void AccumulateBlock(const float* __restrict p, const float* __restrict v,
+                                                           float* __restrict o, int r, int keys, int cols) {
   constexpr int kLanes = kWidth * kCount;
-  static_assert(kRows == kRowBlock && kColBlock % kLanes == 0, "register block must tile the output");
   using V = typename VecOf<kWidth>::type;
-  for (int r = 0; r < rows; r += kRows) {
-    for (int cb = 0; cb < cols; cb += kLanes) {
-      V acc[kRows][kCount];
+  for (int cb = 0; cb < cols; cb += kLanes) {
+    V acc[kRows][kCount];
+#pragma GCC unroll 8
+    for (int i = 0; i < kRows; ++i) {
+#pragma GCC unroll 8
+      for (int c = 0; c < kCount; ++c) acc[i][c] = LoadV<V>(o + static_cast<long>(r + i) * cols + cb + c * kWidth);
+    }
+    for (int j = 0; j < keys; ++j) {
+      V vj[kCount];
+#pragma GCC unroll 8
+      for (int c = 0; c < kCount; ++c) vj[c] = LoadV<V>(v + static_cast<long>(j) * cols + cb + c * kWidth);
 #pragma GCC unroll 8
       for (int i = 0; i < kRows; ++i) {
+        const float w = p[(r + i) * kKeyTile + j];
 #pragma GCC unroll 8
-        for (int c = 0; c < kCount; ++c) acc[i][c] = LoadV<V>(o + static_cast<long>(r + i) * cols + cb + c * kWidth);
-      }
-      for (int j = 0; j < keys; ++j) {
-        V vj[kCount];
-#pragma GCC unroll 8
-        for (int c = 0; c < kCount; ++c) vj[c] = LoadV<V>(v + static_cast<long>(j) * cols + cb + c * kWidth);
-#pragma GCC unroll 8
-        for (int i = 0; i < kRows; ++i) {
-          const float w = p[(r + i) * kKeyTile + j];
-#pragma GCC unroll 8
-          for (int c = 0; c < kCount; ++c) acc[i][c] += w * vj[c];
-        }
-      }
-#pragma GCC unroll 8
-      for (int i = 0; i < kRows; ++i) {
-#pragma GCC unroll 8
-        for (int c = 0; c < kCount; ++c) StoreV(o + static_cast<long>(r + i) * cols + cb + c * kWidth, acc[i][c]);
+        for (int c = 0; c < kCount; ++c) acc[i][c] += w * vj[c];
       }
     }
+#pragma GCC unroll 8
+    for (int i = 0; i < kRows; ++i) {
+#pragma GCC unroll 8
+      for (int c = 0; c < kCount; ++c) StoreV(o + static_cast<long>(r + i) * cols + cb + c * kWidth, acc[i][c]);
+    }
   }
+}
+
+template <int kRows, int kWidth, int kCount>
+__attribute__((always_inline)) inline void AccumulateTileT(const float* p, const float* v, float* o, int rows, int keys,
+                                                           int cols) {
+  static_assert(kColBlock % (kWidth * kCount) == 0, "register block must tile the output");
+  int r = 0;
+  for (; r + kRows <= rows; r += kRows) AccumulateBlock<kRows, kWidth, kCount>(p, v, o, r, keys, cols);
+  for (; r < rows; ++r) AccumulateBlock<1, kWidth, kCount>(p, v, o, r, keys, cols);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 __attribute__((target("arch=x86-64-v4"))) void ScoreTileV4(const float* q, int ldq, const float* kt, float* s, int rows, int depth) {
-  ScoreTileT<kRowBlock, 16, 2>(q, ldq, kt, s, rows, depth);
+  ScoreTileT<8, 16, 2>(q, ldq, kt, s, rows, depth);
 }
 __attribute__((target("arch=x86-64-v3"))) void ScoreTileV3(const float* q, int ldq, const float* kt, float* s, int rows, int depth) {
-  ScoreTileT<kRowBlock, 8, 2>(q, ldq, kt, s, rows, depth);
+  ScoreTileT<4, 8, 2>(q, ldq, kt, s, rows, depth);
 }
 __attribute__((target("arch=x86-64-v4"))) void AccumulateTileV4(const float* p, const float* v, float* o, int rows, int keys, int cols) {
-  AccumulateTileT<kRowBlock, 16, 2>(p, v, o, rows, keys, cols);
+  AccumulateTileT<8, 16, 2>(p, v, o, rows, keys, cols);
 }
 __attribute__((target("arch=x86-64-v3"))) void AccumulateTileV3(const float* p, const float* v, float* o, int rows, int keys, int cols) {
-  AccumulateTileT<kRowBlock, 8, 2>(p, v, o, rows, keys, cols);
+  AccumulateTileT<4, 8, 2>(p, v, o, rows, keys, cols);
 }
 #endif
 void ScoreTileBase(const float* q, int ldq, const float* kt, float* s, int rows, int depth) {
-  ScoreTileT<kRowBlock, 4, 2>(q, ldq, kt, s, rows, depth);
+  ScoreTileT<4, 4, 2>(q, ldq, kt, s, rows, depth);
 }
 void AccumulateTileBase(const float* p, const float* v, float* o, int rows, int keys, int cols) {
-  AccumulateTileT<kRowBlock, 4, 2>(p, v, o, rows, keys, cols);
+  AccumulateTileT<4, 4, 2>(p, v, o, rows, keys, cols);
 }
 
 using ScoreFn = void (*)(const float*, int, const float*, float*, int, int);
@@ -206,14 +219,21 @@ float SoftmaxRow(float* __restrict s, int n, float* m, float* l) {
     for (int j = 0; j < n; ++j) s[j] = 0.f;
     return 1.f;
   }
-  for (int j = 0; j < n; ++j) s[j] = Exp(s[j] - m_new);
+  // exp and the sum in one pass, the sum over 16 independent lanes.
   float lane_sum[kLanes] = {};
   for (int j = 0; j < n_body; j += kLanes) {
-    for (int c = 0; c < kLanes; ++c) lane_sum[c] += s[j + c];
+    for (int c = 0; c < kLanes; ++c) {
+      const float e = Exp(s[j + c] - m_new);
+      s[j + c] = e;
+      lane_sum[c] += e;
+    }
   }
   float sum = 0.f;
   for (int c = 0; c < kLanes; ++c) sum += lane_sum[c];
-  for (int j = n_body; j < n; ++j) sum += s[j];
+  for (int j = n_body; j < n; ++j) {
+    s[j] = Exp(s[j] - m_new);
+    sum += s[j];
+  }
   const float alpha = Exp(m_old - m_new);  // 0 when m_old is -inf
   *l = *l * alpha + sum;
   *m = m_new;

@@ -6,15 +6,13 @@
 namespace fa_onnx::cpu {
 
 // Keys per tile; also the row stride of the score/probability tiles and of the transposed key tile.
-constexpr int kKeyTile = 64;
-// Query rows per tile (a multiple of kRowBlock).
-constexpr int kQueryTile = 64;
-// Rows the micro-kernels process at once; row counts passed to them are rounded up to this.
-constexpr int kRowBlock = 4;
-// Value columns are padded to a multiple of this.
+constexpr int kKeyTile = 128;
+// Query rows per tile.
+constexpr int kQueryTile = 128;
+// Value columns (and the output accumulator) are padded to a multiple of this.
 constexpr int kColBlock = 32;
 
-// s[r][j] = Σ_d q[r][d] · kt[d][j] for r < rows, j < kKeyTile.
+// s[r][j] = Σ_d q[r][d] · kt[d][j] for r < rows, j < kKeyTile (any row count).
 // q: rows × depth, row stride ldq; kt: depth × kKeyTile; s: rows × kKeyTile.
 void ScoreTile(const float* q, int ldq, const float* kt, float* s, int rows, int depth);
 

@@ -22,7 +22,7 @@ const cases: Array<[string, (dir: string) => string, RegExp]> = [
   }, /node 'mm' \(MatMul\) reads 'W', which no node, graph input or initializer defines/],
   ['missing external file', (d) => write(d, 'ext.onnx', encode(matmulModel({ weight: externalWeight('weights.bin') }))),
     /initializer 'W' keeps its data in 'weights.bin', which does not exist/],
-  ['unsupported opset', (d) => write(d, 'new.onnx', encode(matmulModel({ opset: 26n }))), /new.onnx uses ONNX opset 26; supported: 1 to 24/],
+  ['unsupported opset', (d) => write(d, 'new.onnx', encode(matmulModel({ opset: 26n }))), /new.onnx uses ONNX opset 26; supported: 1 to 25/],
   ['nonexistent path', (d) => join(d, 'nowhere.onnx'), /nowhere.onnx does not exist/],
 ];
 

@@ -115,9 +115,11 @@ describe('validating graphs', () => {
   });
 
   it('rejects IR and opset versions it does not know', () => {
-    expectOnnxError(() => validateModel(matmulModel({ irVersion: 12n }), 'm'), 'unsupported-ir', /IR version 12; supported: 3 to 11/);
-    expectOnnxError(() => validateModel(matmulModel({ opset: 25n }), 'm'), 'unsupported-opset', /opset 25; supported: 1 to 24/);
+    expectOnnxError(() => validateModel(matmulModel({ irVersion: 14n }), 'm'), 'unsupported-ir', /IR version 14; supported: 3 to 13/);
+    expectOnnxError(() => validateModel(matmulModel({ irVersion: 2n }), 'm'), 'unsupported-ir', /IR version 2; supported: 3 to 13/);
+    expectOnnxError(() => validateModel(matmulModel({ opset: 26n }), 'm'), 'unsupported-opset', /opset 26; supported: 1 to 25/);
     expect(() => validateModel(matmulModel({ irVersion: 11n, opset: 24n }), 'm')).not.toThrow();
+    expect(() => validateModel(matmulModel({ irVersion: 13n, opset: 25n }), 'm')).not.toThrow(); // ONNX 1.20
   });
 
   it('checks external data files exist and hold the bytes a tensor reads', () => {

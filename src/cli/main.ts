@@ -43,6 +43,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   try {
     return await command[0](rest, io);
   } catch (e) {
+    if (io.errIsTTY) io.err('\r\x1b[2K'); // clear a progress line left mid-way
     if (e instanceof UsageError) {
       io.err(`fa-onnx ${name}: ${e.message} (see fa-onnx ${name} --help)\n`);
       return EXIT.usage;

@@ -31,6 +31,7 @@ export interface NativeSessionConfig {
   logId?: string;
   logSeverityLevel?: number;
   optimizedModelFilePath?: string;
+  profileFilePrefix?: string;
   configEntries?: Array<[string, string]>;
   freeDimensionOverrides?: Array<[string, number]>;
   providers: Array<{ name: 'cpu' | 'cuda'; deviceId?: number }>;
@@ -51,6 +52,8 @@ export interface NativeSession {
   metadata(): { inputs: NativeValueMetadata[]; outputs: NativeValueMetadata[] };
   /** Resolves to one entry per fetch: the output read from ORT, or null where it was pre-allocated. */
   run(feeds: NativeTensor[], fetches: NativeFetch[], options: NativeRunOptions): Promise<Array<NativeTensor | null>>;
+  /** Stops profiling; returns the profile file's path. */
+  endProfiling(): string;
   release(): void;
 }
 

@@ -81,6 +81,8 @@ export function toNativeConfig(options: InferenceSession.SessionOptions, opsLibr
     config.logSeverityLevel = level;
   }
   if (options.optimizedModelFilePath !== undefined) config.optimizedModelFilePath = options.optimizedModelFilePath;
+  // As in onnxruntime-node: profiling starts with the session; endProfiling() writes the file.
+  if (options.enableProfiling) config.profileFilePrefix = options.profileFilePrefix || 'onnxruntime_profile';
   if (options.freeDimensionOverrides !== undefined) {
     config.freeDimensionOverrides = Object.entries(options.freeDimensionOverrides).map(([name, value]) => [
       name,

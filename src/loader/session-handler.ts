@@ -81,9 +81,15 @@ export class FaOnnxSessionHandler implements InferenceSessionHandler {
     this.#native.release();
   }
 
+  // Profiling starts with the session (options.enableProfiling), as in onnxruntime-node.
   startProfiling(): void {}
 
-  endProfiling(): void {}
+  endProfiling(): void {
+    this.profileFile = this.#native.endProfiling();
+  }
+
+  /** The file the last endProfiling() wrote. */
+  profileFile: string | undefined;
 
   async run(
     feeds: SessionHandler.FeedsType,

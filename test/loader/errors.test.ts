@@ -53,7 +53,7 @@ describe('errors', () => {
     );
   });
 
-  it('the session options reach ORT: an optimized model file is written, log id and levels accepted', async () => {
+  it('the session options reach ORT: an optimized model file and a profile are written, log id and levels accepted', async () => {
     const fs = await import('node:fs');
     const os = await import('node:os');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fa-onnx-loader-'));
@@ -71,6 +71,15 @@ describe('errors', () => {
     expect(fs.statSync(optimized).size).toBeGreaterThan(0);
     await session.run({ a, b: a }, { logSeverityLevel: 3, tag: 'run-tag' });
     await session.release();
+
+    const profiled = await createSession(addMulModel(), { enableProfiling: true, profileFilePrefix: path.join(dir, 'prof') });
+    await profiled.run({ a, b: a });
+    profiled.endProfiling();
+    const written = fs.readdirSync(dir).filter((f) => f.startsWith('prof') && f.endsWith('.json'));
+    expect(written).toHaveLength(1);
+    const events = JSON.parse(fs.readFileSync(path.join(dir, written[0]!), 'utf8')) as Array<{ name: string }>;
+    expect(events.some((e) => e.name.includes('Add'))).toBe(true);
+    await profiled.release();
     fs.rmSync(dir, { recursive: true, force: true });
     await expect(createSession(addMulModel(), { extra: { session: { no_such_key: { deeper: 1 } } } })).resolves.toBeDefined();
   });

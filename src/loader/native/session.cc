@@ -196,7 +196,8 @@ SessionHandle::~SessionHandle() {
 Napi::Function Session::Define(Napi::Env env) {
   return DefineClass(env, "Session",
                      {InstanceMethod<&Session::Load>("load"), InstanceMethod<&Session::Metadata>("metadata"),
-                      InstanceMethod<&Session::Run>("run"), InstanceMethod<&Session::Release>("release")});
+                      InstanceMethod<&Session::Run>("run"), InstanceMethod<&Session::EndProfiling>("endProfiling"),
+                      InstanceMethod<&Session::Release>("release")});
 }
 
 Session::Session(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Session>(info) {}
@@ -260,6 +261,19 @@ Napi::Value Session::Run(const Napi::CallbackInfo& info) {
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
+}
+
+Napi::Value Session::EndProfiling(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<SessionHandle> handle = Handle(env);
+  const OrtApi* api = GetRuntime().api;
+  OrtAllocator* allocator = nullptr;
+  ThrowOnError(api->GetAllocatorWithDefaultOptions(&allocator));
+  char* file = nullptr;
+  ThrowOnError(api->SessionEndProfiling(handle->session, allocator, &file));
+  std::string owned(file != nullptr ? file : "");
+  if (file != nullptr) allocator->Free(allocator, file);
+  return Napi::String::New(env, owned);
 }
 
 Napi::Value Session::Release(const Napi::CallbackInfo& info) {

@@ -31,6 +31,8 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::Value Metadata(const Napi::CallbackInfo& info);
   // run(feeds: {name, type, dims, data}[], fetches: {name, preallocated?}[], runOptions): Promise<(object | null)[]>
   Napi::Value Run(const Napi::CallbackInfo& info);
+  // endProfiling(): string (the profile file ORT wrote)
+  Napi::Value EndProfiling(const Napi::CallbackInfo& info);
   // release(): void
   Napi::Value Release(const Napi::CallbackInfo& info);
 

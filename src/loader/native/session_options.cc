@@ -60,6 +60,7 @@ SessionConfig ReadSessionConfig(const Napi::Object& object) {
   config.log_id = OptionalString(object, "logId");
   config.log_severity_level = OptionalInt(object, "logSeverityLevel", -1);
   config.optimized_model_file_path = OptionalString(object, "optimizedModelFilePath");
+  config.profile_file_prefix = OptionalString(object, "profileFilePrefix");
 
   Napi::Value entries = object.Get("configEntries");
   if (entries.IsArray()) {
@@ -115,6 +116,9 @@ OrtSessionOptions* BuildSessionOptions(const Runtime& runtime, const SessionConf
   }
   if (!config.optimized_model_file_path.empty()) {
     ThrowOnError(api->SetOptimizedModelFilePath(options.get(), config.optimized_model_file_path.c_str()));
+  }
+  if (!config.profile_file_prefix.empty()) {
+    ThrowOnError(api->EnableProfiling(options.get(), config.profile_file_prefix.c_str()));
   }
   for (const auto& [key, value] : config.config_entries) {
     ThrowOnError(api->AddSessionConfigEntry(options.get(), key.c_str(), value.c_str()));

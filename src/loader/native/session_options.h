@@ -30,6 +30,7 @@ struct SessionConfig {
   std::string log_id;
   int log_severity_level = -1;
   std::string optimized_model_file_path;
+  std::string profile_file_prefix;  // non-empty: profiling on, files named <prefix>_<date>.json
   std::vector<std::pair<std::string, std::string>> config_entries;
   std::vector<std::pair<std::string, int64_t>> free_dimension_overrides;
   std::vector<ProviderConfig> providers;

@@ -3,7 +3,7 @@
 // into And-ed terms; a term is a band when it compares affine functions of the query index i and
 // the key index j (Range/Unsqueeze/Add/Sub/Mul arithmetic, as exporters build it), or when it is a
 // constant equal to such a band. Whatever is not a band stays a mask tensor.
-import { DT, dimEq, knownConstant, type Dim, type Facts, type Graph, type Node } from '../../ir/index.js';
+import { DT, dimEq, knownConstant, lowestFinite, type Dim, type Facts, type Graph, type Node } from '../../ir/index.js';
 import { broadcastProblem } from './masks.js';
 
 /** value(x) = c + Σ coef[k]·x[k] over the tensor's axes (integer index arithmetic). */
@@ -89,17 +89,49 @@ function comparisonBand(g: Graph, facts: Facts, n: Node): Band | undefined {
   return undefined;
 }
 
-/** A constant boolean [.., Sq, Sk] mask equal to the band j - i ≤ u for one u, if it is one. */
-function constantBand(g: Graph, facts: Facts, value: string): Band | undefined {
+/**
+ * A constant [.., Sq, Sk] mask equal, in every leading slice, to the band j - i ≤ u for one u:
+ * boolean (true = attend), or additive float (0 = attend, `fill` = excluded).
+ */
+function constantBand(g: Graph, facts: Facts, value: string, fill?: number): Band | undefined {
   const k = knownConstant(g, facts, value) ?? g.constant(value);
-  if (!k || k.dtype !== DT.BOOL || k.dims.length < 2) return undefined;
+  if (!k || k.dims.length < 2) return undefined;
+  if (fill === undefined ? k.dtype !== DT.BOOL : k.dtype === DT.BOOL) return undefined;
+  const attends = (x: number) => (fill === undefined ? x === 1 : x === 0);
+  const excluded = (x: number) => (fill === undefined ? x === 0 : x === fill);
   const [sq, sk] = k.dims.slice(-2) as [number, number];
-  if (k.dims.slice(0, -2).some((d) => d !== 1) || sq < 1 || sk < 1) return undefined;
-  // Row 0 allows j ≤ u.
+  if (sq < 1 || sk < 1) return undefined;
+  // Row 0 of the first slice allows j ≤ u.
   let u = -1;
-  while (u + 1 < sk && k.data[u + 1]) u++;
-  for (let i = 0; i < sq; i++) for (let j = 0; j < sk; j++) if (!!k.data[i * sk + j] !== (j - i <= u)) return undefined;
+  while (u + 1 < sk && attends(k.data[u + 1]!)) u++;
+  for (let base = 0; base < k.data.length; base += sq * sk) {
+    for (let i = 0; i < sq; i++) {
+      for (let j = 0; j < sk; j++) {
+        const x = k.data[base + i * sk + j]!;
+        if (!(j - i <= u ? attends(x) : excluded(x))) return undefined;
+      }
+    }
+  }
   return { upper: u };
+}
+
+/**
+ * An additive constant bias that is only a causal band (0 inside, `fill` outside, `fill` -inf or
+ * the dtype's lowest): the attributes that replace it. Only when no query row is left without
+ * keys, so the original's fully-masked-row value never arises.
+ */
+export function constantBiasBand(g: Graph, facts: Facts, bias: string, scores: Dim[]): Record<string, number | string> | undefined {
+  const k = knownConstant(g, facts, bias) ?? g.constant(bias);
+  if (!k || k.dtype === DT.BOOL || broadcastProblem(facts, bias, scores)) return undefined;
+  const [sq, sk] = [scores[scores.length - 2], scores[scores.length - 1]];
+  if (typeof sq !== 'number' || typeof sk !== 'number' || sq > sk || k.dims.at(-2) !== sq || k.dims.at(-1) !== sk) return undefined;
+  const fill = Math.min(...k.data);
+  if (!(fill === -Infinity || fill <= lowestFinite(k.dtype))) return undefined;
+  const band = constantBand(g, facts, bias, fill);
+  if (!band) return undefined;
+  if (band.upper === 0) return { causal: 1 };
+  if (band.upper === sk - sq) return { causal: 1, mask_alignment: 'bottom_right' };
+  return undefined;
 }
 
 function isAllTrue(g: Graph, facts: Facts, value: string): boolean {

@@ -7,7 +7,7 @@ import { constant, match, op, v } from '../pattern.js';
 import { operandSources, outputTargets, type Want } from '../views.js';
 import { broadcastProblem, provenFinite } from './masks.js';
 import { readScoreChain } from './scores.js';
-import { splitMask } from './causal.js';
+import { constantBiasBand, splitMask } from './causal.js';
 
 export const PATTERN = 'decomposed-attention';
 
@@ -115,6 +115,14 @@ export function planDecomposedAttention(g: Graph, facts: Facts, softmax: Node): 
   }
   const attributes: Record<string, number | string> = {};
   if (chain.softcap) attributes.softcap = chain.softcap;
+  // A constant additive causal band (a folded causal mask) becomes the causal attribute.
+  for (let b = 0; b < biases.length; b++) {
+    const band = constantBiasBand(g, facts, biases[b]!, scores as Dim[]);
+    if (band && !Object.keys(band).some((k) => attributes[k] !== undefined && attributes[k] !== band[k])) {
+      Object.assign(attributes, band);
+      biases.splice(b--, 1);
+    }
+  }
   // Causal bands and windows inside a mask become attributes; the rest stays a mask tensor.
   const kept: typeof masks = [];
   const extra: string[] = [];

@@ -1,8 +1,9 @@
 // The standard ONNX Attention operator (opsets 23/24): same math as ours when no KV cache is
 // passed in or out and the QK-matmul output is not asked for.
-import { DT, type Facts, type Graph, type Node } from '../../ir/index.js';
+import { DT, type Dim, type Facts, type Graph, type Node } from '../../ir/index.js';
 import type { AttentionPlan } from '../emit.js';
 import { broadcastProblem } from './masks.js';
+import { constantBiasBand, splitMask } from './causal.js';
 import { operandSources, outputTargets, type Operand } from '../views.js';
 
 export const PATTERN = 'onnx-attention';
@@ -39,12 +40,16 @@ export function planOnnxAttention(g: Graph, facts: Facts, node: Node): Attention
     deliveries = outputTargets(g, facts, node.outputs[0]!, qs[0]!.heads);
   } else return `Attention with rank-${rank ?? 'unknown'} inputs`;
 
+  const maskType = facts.dtype(mask);
+  if (mask && maskType === undefined) return 'the attention mask dtype is unknown';
+  let scores: Dim[] | undefined;
   if (mask) {
     // The op needs the mask to cover every key; ONNX (opset 24) lets it be shorter and pads -inf.
     const qShape = facts.shape(q), kShape = facts.shape(k);
     const sq = rank === 4 ? qShape?.[2] : qShape?.[1], sk = rank === 4 ? kShape?.[2] : kShape?.[1];
     if (!qShape || !kShape || sq === undefined || sk === undefined) return 'the query/key lengths are not known';
-    const problem = broadcastProblem(facts, mask, [qShape[0]!, qs[0]!.heads, sq, sk]);
+    scores = [qShape[0]!, qs[0]!.heads, sq, sk];
+    const problem = broadcastProblem(facts, mask, scores);
     if (problem) return problem;
   }
   const attributes: Record<string, number | string> = {};
@@ -54,10 +59,17 @@ export function planOnnxAttention(g: Graph, facts: Facts, node: Node): Attention
   const scale = scaleAttr ? scaleAttr.f : 1 / Math.sqrt(headDim as number);
   // ONNX aligns the causal mask to the top left when there is no past.
   if (node.int('is_causal', 0)) attributes.causal = 1;
+  // A causal band inside the mask becomes the attribute too (when is_causal does not already say otherwise).
+  let boolMasks = mask && maskType === DT.BOOL ? [mask] : [];
+  let biases = mask && maskType !== DT.BOOL ? [mask] : [];
+  if (mask && scores && !attributes.causal) {
+    const split = maskType === DT.BOOL ? splitMask(g, facts, mask, scores) : undefined;
+    const band = maskType !== DT.BOOL ? constantBiasBand(g, facts, mask, scores) : undefined;
+    if (split) { Object.assign(attributes, split.attributes); boolMasks = split.rest; }
+    else if (band) { Object.assign(attributes, band); biases = []; }
+  }
   const softcap = node.float('softcap', 0);
   if (softcap > 0) attributes.softcap = softcap;
-  const maskType = facts.dtype(mask);
-  if (mask && maskType === undefined) return 'the attention mask dtype is unknown';
   // All-masked rows: ONNX's function body gives NaN (a -inf bias), but ONNX Runtime's Attention
   // kernel, which is what the original model runs on, writes zeros for a boolean mask (measured in
   // test/rewriter/corpus.test.ts, left padding). Float masks follow the definition: NaN.
@@ -71,8 +83,8 @@ export function planOnnxAttention(g: Graph, facts: Facts, node: Node): Attention
     deliveries,
     scale,
     attributes,
-    biases: mask && maskType !== DT.BOOL ? [mask] : [],
-    masks: mask && maskType === DT.BOOL ? [mask] : [],
+    biases,
+    masks: boolMasks,
     negatedMasks: [],
     keyLengths: nonpad,
     matched: [node],

@@ -85,18 +85,28 @@ export function rng(seed: number): () => number {
   };
 }
 
+// Symbolic image sides and raw-audio lengths get sizes models accept (a 16-sample waveform is
+// shorter than a speech model's first convolution; a 16-pixel image than a ViT's patch grid).
+const IMAGE_SIDE = 224;
+const AUDIO_SAMPLES = 16000; // one second at 16 kHz
+const isAudio = (name: string) => /input_values|audio|waveform/i.test(name);
+
 /**
  * Resolves symbolic dims: batch-like names and leading dims take --batch, the rest --seq; a cache
  * length (a name with "past") takes --seq too, a total length ("total", or a sum such as
- * "past_sequence_length + sequence_length") the sum, so masks cover cache and new tokens.
+ * "past_sequence_length + sequence_length") the sum, so masks cover cache and new tokens; image
+ * heights and widths 224, raw audio (input_values, audio, waveform) 16000 samples.
  */
 export function concreteDims(spec: InputSpec, opts: GenerateOptions, known: Map<string, number>, hasPast = false): number[] {
+  const audio = isAudio(spec.name);
   const simple = (name: string, axis: number): number => {
     if (known.has(name)) return known.get(name)!;
     const lower = name.toLowerCase();
-    const v = lower.includes('batch') || (axis === 0 && !/seq|len|past|total/.test(lower))
+    const v = lower.includes('batch') || (axis === 0 && !/seq|len|past|total|height|width/.test(lower))
       ? opts.batch
-      : lower.includes('total') && hasPast ? 2 * opts.seq : opts.seq;
+      : /height|width/.test(lower) ? IMAGE_SIDE
+        : audio ? AUDIO_SAMPLES
+          : lower.includes('total') && hasPast ? 2 * opts.seq : opts.seq;
     if (name && name !== '?') known.set(name, v);
     return v;
   };

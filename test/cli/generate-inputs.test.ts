@@ -57,4 +57,10 @@ describe('symbolic dims of models with a key/value cache', () => {
     expect(concreteDims(spec('attention_mask', 'int64', ['batch_size', 'total_sequence_length']), o, new Map(), true)).toEqual([2, 16]);
     expect(concreteDims(spec('x', 'float32', ['s0', 's1 * 2 - 1']), o, new Map())).toEqual([2, 15]);
   });
+
+  it('sizes symbolic image sides and raw audio so vision and speech models accept them', () => {
+    const o = { batch: 1, seq: 8, seed: 1 };
+    expect(concreteDims(spec('pixel_values', 'float32', ['batch_size', 3, 'height', 'width']), o, new Map())).toEqual([1, 3, 224, 224]);
+    expect(concreteDims(spec('input_values', 'float32', ['batch_size', 'sequence_length']), o, new Map())).toEqual([1, 16000]);
+  });
 });

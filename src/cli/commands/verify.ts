@@ -21,7 +21,9 @@ Inputs are generated to respect what each input means, unless given with --input
   positions (position_ids, cache_position)       0 .. length-1
   token types                                    0 then 1
   float inputs (pixel values, features, ...)     random normal
-Symbolic dims take --batch (batch-like names and the leading dim) or --seq (the rest).
+Symbolic dims take --batch (batch-like names and the leading dim) or --seq (the rest); cache
+lengths (past_*) --seq and totals their sum; image heights/widths 224; raw audio (input_values,
+audio, waveform) 16000 samples.
 
 Options:
   --provider cpu|cuda     execution provider for both models (default: cpu)

@@ -84,12 +84,10 @@ export class FaOnnxSessionHandler implements InferenceSessionHandler {
   // Profiling starts with the session (options.enableProfiling), as in onnxruntime-node.
   startProfiling(): void {}
 
+  // ORT writes the profile to <profileFilePrefix>_<date>.json.
   endProfiling(): void {
-    this.profileFile = this.#native.endProfiling();
+    this.#native.endProfiling();
   }
-
-  /** The file the last endProfiling() wrote. */
-  profileFile: string | undefined;
 
   async run(
     feeds: SessionHandler.FeedsType,

@@ -19,6 +19,12 @@ export interface AttentionOptions {
   kvHeads?: number;
   /** Q's heads split with heads inner ([B, S, D, H]): a view, but not a head split. */
   headsInnerQ?: boolean;
+  /** P·V written as an Einsum. */
+  pvEinsum?: boolean;
+  /** The additive mask is built in float32 and cast to the model's float type. */
+  maskCastTo?: number;
+  /** Model float type (inputs, constants). */
+  float16?: boolean;
   /** K given already transposed, [B, H, D, S]: the op cannot read that layout. */
   ktInput?: boolean;
 }
@@ -70,12 +76,14 @@ export function attentionModel(o: AttentionOptions = {}): ModelProto {
   if (mask === 'bool-where') scores = g.op('Where', [g.input('mask', [B, 1, S, S], DT.BOOL), scores, g.floats([-Infinity])]);
   if (mask.startsWith('additive')) {
     const fill = mask === 'additive-min' ? -3.4028234663852886e38 : mask === 'additive-inf' ? -Infinity : -10000;
-    scores = g.op('Add', [scores, g.op('Where', [g.input('mask', [B, 1, S, S], DT.BOOL), g.floats([0]), g.floats([fill])])]);
+    let m = g.op('Where', [g.input('mask', [B, 1, S, S], DT.BOOL), g.floats([0]), g.floats([fill])]);
+    if (o.maskCastTo !== undefined) m = g.op('Cast', [m], { to: o.maskCastTo });
+    scores = g.op('Add', [scores, m]);
   }
   if (mask === 'bias' && !o.biasBeforeScale) scores = g.op('Add', [scores, bias()]);
   let p = g.op('Softmax', [scores], { axis: o.softmaxAxis ?? -1 });
   if (o.dropout) p = g.op('Dropout', [p, g.floats([0.1])]);
-  const out = g.op('MatMul', [p, v]);
+  const out = o.pvEinsum ? g.op('Einsum', [p, v], { equation: 'bhij,bhjd->bhid' }) : g.op('MatMul', [p, v]);
   if (form === 'packed') {
     const merged = g.op('Reshape', [g.op('Transpose', [out], { perm: [0, 2, 1, 3] }), g.ints([0, 0, HD])]);
     return g.build(merged, 'y', [B, S, HD]);

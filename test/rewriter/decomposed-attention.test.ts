@@ -60,6 +60,8 @@ describe('fuses', () => {
     ['Div scale', { scale: 'div' }],
     ['sqrt scale split on Q and K', { scale: 'sqrt-split' }],
     ['Einsum q·k', { qk: 'einsum' }],
+    ['Einsum p·v', { pvEinsum: true }],
+    ['additive finfo.min mask through a Cast', { mask: 'additive-min', maskCastTo: 1 }],
     ['softcap', { softcap: 5 }],
     ['Dropout', { dropout: true }],
     ['boolean Where mask (-inf)', { mask: 'bool-where' }],
@@ -90,6 +92,12 @@ describe('fuses', () => {
     const fa = model.graph!.node.find((n) => n.opType === 'FlashAttention')!;
     expect(model.graph!.node.find((n) => n.output[0] === fa.input[0])?.opType).toBe('Transpose');
     await expectSameOutputs({ headsInnerQ: true });
+  });
+
+  it('reads a float32 finfo.min mask cast to float16 as -inf (overflow), i.e. an exact exclusion', () => {
+    const site = only({ mask: 'additive-min', maskCastTo: 10 }).site;
+    // The graph is float32 elsewhere, so the float16 mask does not fit the Add: only the reading is checked.
+    expect(site.status === 'skipped' ? site.reason : site.attributes!.masked_rows).toBe('nan');
   });
 
   it('carries softcap and GQA head counts', () => {

@@ -37,6 +37,7 @@ function probsToValue(g: Graph, facts: Facts, softmax: Node): ProbsPath | string
     const n = uses[0]!;
     if (n.domain !== '') return `unsupported ${n.domain}.${n.op} after Softmax`;
     if (n.op === 'MatMul' && n.input(0) === cur) return { pv: n, guard, nodes };
+    if (n.op === 'Einsum' && n.input(0) === cur && isProbsTimesValue(n)) return { pv: n, guard, nodes };
     if (n.op === 'Identity' || (n.op === 'Cast' && FLOAT_TYPES.has(n.int('to', 0)))) { nodes.push(n); cur = n.outputs[0]!; continue; }
     if (n.op === 'Dropout') {
       // Inference: Dropout is the identity unless training_mode is a true constant.
@@ -48,6 +49,14 @@ function probsToValue(g: Graph, facts: Facts, softmax: Node): ProbsPath | string
     return `unsupported ${n.op} between Softmax and the P·V product`;
   }
   return 'too many operations after Softmax';
+}
+
+/** An Einsum that is P·V per head: 'bhqk,bhkd->bhqd' (any letters). */
+function isProbsTimesValue(n: Node): boolean {
+  const m = /^(\w)(\w)(\w)(\w),(\w)(\w)(\w)(\w)->(\w)(\w)(\w)(\w)$/.exec(n.str('equation', '').replace(/\s/g, ''));
+  if (!m) return false;
+  const [b, h, i, j, b2, h2, j2, d, ob, oh, oi, od] = m.slice(1);
+  return new Set([b, h, i, j, d]).size === 5 && b === b2 && h === h2 && j === j2 && ob === b && oh === h && oi === i && od === d;
 }
 
 /** How an Einsum computes q·k: its K operand read as [B,H,S,D] ('kv') or [B,H,D,S] ('kt'). */

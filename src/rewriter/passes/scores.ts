@@ -1,7 +1,7 @@
 // Reading what happens to the scores between Q·Kᵀ and Softmax: scaling, softcap, additive biases
 // and masks. The op computes, in this order, scale·(q·k), softcap, + bias, exclusion; a graph that
 // applies them in another order (a bias before the scale, ...) is not rewritten.
-import { FLOAT_TYPES, dimEq, knownConstant, lowestFinite, readTensor, type Dim, uniformValue, type Facts, type Graph, type Node } from '../../ir/index.js';
+import { DT, FLOAT_TYPES, dimEq, knownConstant, lowestFinite, readTensor, type Dim, uniformValue, type Facts, type Graph, type Node } from '../../ir/index.js';
 import { constant, match, op, v } from '../pattern.js';
 import { scalarFactor } from '../views.js';
 
@@ -98,10 +98,12 @@ function walk(g: Graph, facts: Facts, cur: string, phase: Phase, acc: Acc): Scor
       let reason = '';
       for (const [chain, other] of [[p.input(0)!, p.input(1)!], [p.input(1)!, p.input(0)!]] as const) {
         const withTerm = clone(next);
-        const m = match(g, additiveMask, other, known);
-        const mi = m ? undefined : match(g, additiveMaskInverted, other, known);
+        // The additive mask may reach the scores through Casts (a float32 mask in a float16 model).
+        const { source, casts } = throughCasts(g, facts, other);
+        const m = match(g, additiveMask, source, known);
+        const mi = m ? undefined : match(g, additiveMaskInverted, source, known);
         const mm = m ?? mi;
-        const fill = mm ? uniformValue(mm.consts.get('fill')!)! : 0;
+        const fill = mm ? casts.reduce((f, to) => castValue(f, to), uniformValue(mm.consts.get('fill')!)!) : 0;
         if (mm && isExcluding(fill, facts.dtype(other))) {
           withTerm.masks.push({ cond: mm.values.get('cond')!, attendWhen: !!m, fill, additive: true, biasValue: other });
           withTerm.nodes.push(...mm.matched);
@@ -152,4 +154,26 @@ function isZeroTensor(g: Graph, facts: Facts, value: string, depth = 0): boolean
   }
   if (p.op === 'Identity' || p.op === 'Cast' || p.op === 'CastLike') return isZeroTensor(g, facts, p.input(0)!, depth + 1);
   return false;
+}
+
+/** Follows float-to-float Casts and Identities upwards; the dtypes cast to, innermost first. */
+function throughCasts(g: Graph, facts: Facts, value: string): { source: string; casts: number[] } {
+  const casts: number[] = [];
+  let cur = value;
+  for (let k = 0; k < 4; k++) {
+    const p = g.producerOf(cur);
+    if (!p || p.domain !== '' || !(p.op === 'Identity' || (p.op === 'Cast' && FLOAT_TYPES.has(p.int('to', 0)) && FLOAT_TYPES.has(facts.dtype(p.input(0)) ?? -1)))) break;
+    if (p.op === 'Cast') casts.unshift(p.int('to', 0));
+    cur = p.input(0)!;
+  }
+  return { source: cur, casts };
+}
+
+/** A value after a Cast to a narrower float type: what overflows becomes -inf/+inf. */
+function castValue(x: number, to: number): number {
+  const max = to === DT.FLOAT16 ? 65504 : to === DT.BFLOAT16 ? 3.3895313892515355e38 : to === DT.FLOAT ? 3.4028234663852886e38 : Infinity;
+  // Round-to-nearest overflows past the largest finite value plus half an ulp.
+  const limit = to === DT.FLOAT16 ? 65520 : to === DT.BFLOAT16 ? 3.3961775292304266e38 : to === DT.FLOAT ? 3.4028235677973366e38 : Infinity;
+  if (Math.abs(x) >= limit) return x < 0 ? -Infinity : Infinity;
+  return Math.abs(x) > max ? Math.sign(x) * max : x;
 }

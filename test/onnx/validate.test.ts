@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { decodeModel, OnnxError, readModelFile, validateModel } from '../../src/onnx/index.js';
 import { encode, externalWeight, matmulModel } from './build-model.js';
 
@@ -124,6 +124,7 @@ describe('validating graphs', () => {
 
   it('checks external data files exist and hold the bytes a tensor reads', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fa-onnx-ext-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, 'w.bin'), new Uint8Array(48));
     const write = (name: string, loc: string, offset = 0n) =>
       writeFileSync(join(dir, name), encode(matmulModel({ weight: externalWeight(loc, offset) })));

@@ -1,5 +1,6 @@
-// CPU attention forward: the FlashAttention-2 algorithm. Each work item is one (batch, query head,
-// query tile); it walks the key tiles its rows can see, keeping per row a running maximum m, a running
+// CPU attention forward: the FlashAttention-2 algorithm. Each work item is one (batch, key/value head,
+// query tile); its rows are the tile's queries for every query head of that KV group (GQA packing:
+// each key/value tile is converted once for the whole group). It walks the key tiles its rows can see, keeping per row a running maximum m, a running
 // softmax denominator l and an unnormalised output accumulator, rescaled whenever m grows. Memory per
 // item is a few tiles, independent of the sequence lengths; no Sq×Sk buffer exists.
 #include <algorithm>
@@ -51,15 +52,25 @@ Sequence Describe(const AttentionParams& p, int b) {
 
 struct Job {
   const AttentionParams* p;
+  int tile_rows;  // queries per head in one item: the group's heads share the item's kQueryTile rows
   int q_tiles;
 };
 
 class ItemRunner {
  public:
-  ItemRunner(const AttentionParams& p, int b, int h, const Sequence& seq, int i0, int rows)
-      : p_(p), b_(b), h_(h), hk_(h / p.group_size()), seq_(seq), i0_(i0), rows_(rows) {
+  // Rows: query heads hk·g .. hk·g+g-1 (g = group size), each with queries i0 .. i0+qrows-1.
+  ItemRunner(const AttentionParams& p, int b, int hk, const Sequence& seq, int i0, int qrows)
+      : p_(p), b_(b), hk_(hk), seq_(seq), i0_(i0), rows_(qrows * p.group_size()) {
     esize_ = ElementSize(p.dtype);
-    rows_pad_ = rows;  // the micro-kernels take any row count
+    rows_pad_ = rows_;  // the micro-kernels take any row count
+    row_head_.resize(rows_);
+    row_query_.resize(rows_);
+    slope_.assign(rows_, 0.f);
+    for (int r = 0; r < rows_; ++r) {
+      row_head_[r] = hk * p.group_size() + r / qrows;
+      row_query_[r] = i0 + r % qrows;
+      if (p.alibi_slopes) slope_[r] = p.alibi_slopes[b * p.alibi_batch_stride + row_head_[r]];
+    }
     d_ = p.head_dim;
     dv_pad_ = RoundUp(p.head_dim_v, kColBlock);
     q_.assign(static_cast<size_t>(rows_pad_) * d_, 0.f);
@@ -77,14 +88,13 @@ class ItemRunner {
       qk_descale_ = p.q_descale[di] * p.k_descale[di];
       v_descale_ = p.v_descale[di];
     }
-    if (p.alibi_slopes) slope_ = p.alibi_slopes[b * p.alibi_batch_stride + h];
   }
 
   void Run() {
     LoadQuery();
     int lo_min = std::numeric_limits<int>::max(), hi_max = 0;
     for (int r = 0; r < rows_; ++r) {
-      const int pos = i0_ + r + seq_.pos_offset;
+      const int pos = row_query_[r] + seq_.pos_offset;
       int lo = 0, hi = seq_.sk_valid;
       if (p_.window_left >= 0) lo = std::max(lo, pos - p_.window_left);
       if (p_.window_right >= 0) hi = std::min(hi, pos + p_.window_right + 1);
@@ -134,15 +144,20 @@ class ItemRunner {
     const float scale = p_.scale * qk_descale_;
     for (int r = 0; r < rows_; ++r) {
       float* dst = q_.data() + static_cast<size_t>(r) * d_;
-      ToFloat(p_.dtype, Row(p_.q, b_, seq_.q_begin + i0_ + r, h_), dst, d_);
+      ToFloat(p_.dtype, Row(p_.q, b_, seq_.q_begin + row_query_[r], row_head_[r]), dst, d_);
       for (int d = 0; d < d_; ++d) dst[d] *= scale;
     }
   }
 
   void LoadKeys(int j0, int n) {
-    float* row = row_buf_.data();
     for (int jj = 0; jj < n; ++jj) {
-      ToFloat(p_.dtype, KeyRow(p_.k, j0 + jj), row, d_);
+      const char* key = KeyRow(p_.k, j0 + jj);
+      // float32 keys are transposed straight from the input; other types through one converted row.
+      const float* row = reinterpret_cast<const float*>(key);
+      if (p_.dtype != DType::kFloat32) {
+        ToFloat(p_.dtype, key, row_buf_.data(), d_);
+        row = row_buf_.data();
+      }
       for (int d = 0; d < d_; ++d) kt_[static_cast<size_t>(d) * kKeyTile + jj] = row[d];
       ToFloat(p_.dtype, KeyRow(p_.v, j0 + jj), v_.data() + static_cast<size_t>(jj) * dv_pad_, p_.head_dim_v);
     }
@@ -154,24 +169,24 @@ class ItemRunner {
 
   // Steps 2-4 of the contract for row r and keys j0 .. j0+n-1, in place on the raw scaled scores.
   void FinishScores(int r, int j0, int n, float* s) const {
-    const int i = i0_ + r;
+    const int i = row_query_[r], h = row_head_[r];
     if (p_.softcap > 0.f) {
       const float cap = p_.softcap, inv = 1.f / p_.softcap;
       for (int jj = 0; jj < n; ++jj) s[jj] = cap * std::tanh(s[jj] * inv);
     }
     if (p_.bias.data) {
       const int64_t* st = p_.bias.stride;
-      const int64_t base = b_ * st[0] + h_ * st[1] + i * st[2];
+      const int64_t base = b_ * st[0] + h * st[1] + i * st[2];
       const DType bias_type = p_.dtype == DType::kFloat8E4M3 ? DType::kFloat32 : p_.dtype;
       for (int jj = 0; jj < n; ++jj) s[jj] += LoadOne(bias_type, p_.bias.data, base + (j0 + jj) * st[3]);
     }
     if (p_.alibi_slopes) {
       const float pos = static_cast<float>(i + seq_.pos_offset);
-      for (int jj = 0; jj < n; ++jj) s[jj] -= slope_ * std::fabs(pos - static_cast<float>(j0 + jj));
+      for (int jj = 0; jj < n; ++jj) s[jj] -= slope_[r] * std::fabs(pos - static_cast<float>(j0 + jj));
     }
     if (p_.mask.data) {
       const int64_t* st = p_.mask.stride;
-      const int64_t base = b_ * st[0] + h_ * st[1] + i * st[2];
+      const int64_t base = b_ * st[0] + h * st[1] + i * st[2];
       const uint8_t* mask = static_cast<const uint8_t*>(p_.mask.data);
       for (int jj = 0; jj < n; ++jj) {
         if (!mask[base + (j0 + jj) * st[3]]) s[jj] = kNegInf;
@@ -186,21 +201,22 @@ class ItemRunner {
     const int dv = p_.head_dim_v;
     for (int r = 0; r < rows_; ++r) {
       float* o = o_.data() + static_cast<size_t>(r) * dv_pad_;
-      const int64_t row = seq_.q_begin + i0_ + r;
+      const int64_t row = seq_.q_begin + row_query_[r];
+      const int h = row_head_[r];
       float lse;
       if (l_[r] > 0.f) {
         const float inv = v_descale_ / l_[r];
         for (int c = 0; c < dv; ++c) o[c] *= inv;
-        lse = m_[r] + std::log(l_[r]);
+        lse = p_.lse ? m_[r] + std::log(l_[r]) : 0.f;
       } else {
         FillMaskedRow(o);
         lse = kNegInf;
       }
       char* dst = static_cast<char*>(p_.o.data) +
-                  (b_ * p_.o.batch_stride + row * p_.o.seq_stride + h_ * p_.o.head_stride) *
+                  (b_ * p_.o.batch_stride + row * p_.o.seq_stride + h * p_.o.head_stride) *
                       static_cast<int64_t>(OutputElementSize());
       FromFloat(p_.dtype, o, dst, dv);
-      if (p_.lse) p_.lse[b_ * p_.lse_batch_stride + h_ * p_.lse_head_stride + row * p_.lse_seq_stride] = lse;
+      if (p_.lse) p_.lse[b_ * p_.lse_batch_stride + h * p_.lse_head_stride + row * p_.lse_seq_stride] = lse;
     }
   }
 
@@ -231,13 +247,13 @@ class ItemRunner {
   }
 
   const AttentionParams& p_;
-  int b_, h_, hk_;
+  int b_, hk_;
   Sequence seq_;
   int i0_, rows_, rows_pad_ = 0, d_ = 0, dv_pad_ = 0;
   size_t esize_ = 4;
-  float qk_descale_ = 1.f, v_descale_ = 1.f, slope_ = 0.f;
-  std::vector<float> q_, kt_, v_, s_, o_, row_buf_, m_, l_;
-  std::vector<int> lo_, hi_;
+  float qk_descale_ = 1.f, v_descale_ = 1.f;
+  std::vector<float> q_, kt_, v_, s_, o_, row_buf_, m_, l_, slope_;
+  std::vector<int> lo_, hi_, row_head_, row_query_;
 };
 
 void RunItem(void* data, size_t index) {
@@ -245,20 +261,21 @@ void RunItem(void* data, size_t index) {
   const AttentionParams& p = *job.p;
   const int qt = static_cast<int>(index % job.q_tiles);
   const size_t rest = index / job.q_tiles;
-  const int h = static_cast<int>(rest % p.heads_q);
-  const int b = static_cast<int>(rest / p.heads_q);
+  const int hk = static_cast<int>(rest % p.heads_kv);
+  const int b = static_cast<int>(rest / p.heads_kv);
   const Sequence seq = Describe(p, b);
-  const int i0 = qt * kQueryTile;
+  const int i0 = qt * job.tile_rows;
   if (i0 >= seq.sq) return;
-  ItemRunner(p, b, h, seq, i0, std::min(kQueryTile, seq.sq - i0)).Run();
+  ItemRunner(p, b, hk, seq, i0, std::min(job.tile_rows, seq.sq - i0)).Run();
 }
 
 }  // namespace
 
 std::string Run(const AttentionParams& p, const ParallelFor& parallel_for) {
   if (p.batch <= 0 || p.heads_q <= 0 || p.seqlen_q <= 0) return "";  // nothing to compute
-  Job job{&p, (p.seqlen_q + kQueryTile - 1) / kQueryTile};
-  const size_t total = static_cast<size_t>(p.batch) * p.heads_q * job.q_tiles;
+  const int tile_rows = std::max(1, kQueryTile / p.group_size());
+  Job job{&p, tile_rows, (p.seqlen_q + tile_rows - 1) / tile_rows};
+  const size_t total = static_cast<size_t>(p.batch) * p.heads_kv * job.q_tiles;
   parallel_for(&RunItem, total, &job);
   return "";
 }

@@ -1,11 +1,12 @@
-// The Hopper forward kernel: one persistent CTA per SM, three warpgroups.
+// The Hopper forward kernel: one persistent CTA per SM, one producer and two (or three) consumer
+// warpgroups.
 //   warpgroup 0: producer. One thread issues TMA loads of Q (once per tile) and of K/V blocks into a
 //                kStages-deep ring of shared-memory slots; mbarriers say when a slot is full/empty.
-//   warpgroups 1, 2: consumers. Each owns 64 of the tile's 128 query rows: S = Q·Kᵀ by wgmma from
+//   warpgroups 1..: consumers. Each owns 64 of the tile's query rows: S = Q·Kᵀ by wgmma from
 //                shared memory, online softmax in registers (exp2, scale folded into one FMA), then
 //                O += P·V by wgmma with P straight from registers. The next block's Q·Kᵀ is issued
 //                before this block's P·V, so softmax runs while the tensor cores work.
-// Tiles are (batch, head, 128-row query block); causal and windowed tiles run longest first.
+// Tiles are (batch, head, 64·consumers-row query block), handed out longest first.
 #pragma once
 
 #include <cuda.h>
@@ -33,13 +34,17 @@ struct FwdArgs {
   int64_t lse_batch_stride, lse_head_stride, lse_seq_stride;
 };
 
-template <int kD_, int kBlockN_, int kStages_>
+template <int kD_, int kBlockN_, int kStages_, int kConsumers_ = 2>
 struct FwdShape {
   static constexpr int kD = kD_;
   static constexpr int kBlockN = kBlockN_;
   static constexpr int kStages = kStages_;
-  static constexpr int kBlockM = 128;  // two consumer warpgroups of 64 rows
-  static constexpr int kThreads = 384;
+  static constexpr int kConsumers = kConsumers_;  // consumer warpgroups of 64 query rows each
+  static constexpr int kBlockM = 64 * kConsumers;
+  static constexpr int kThreads = 128 * (kConsumers + 1);
+  // Registers after setmaxnreg: the producer keeps few, the consumers share the rest of the 64K.
+  static constexpr int kProducerRegs = 24;
+  static constexpr int kConsumerRegs = kConsumers == 2 ? 240 : 160;
   static constexpr int kColBlocks = kD / 64;  // 128-byte swizzled column blocks of 64 elements
   static constexpr int kQBytes = kBlockM * kD * 2;
   static constexpr int kKVBytes = kBlockN * kD * 2;
@@ -47,8 +52,15 @@ struct FwdShape {
   static constexpr int kKOffset = kQOffset + kQBytes;
   static constexpr int kVOffset = kKOffset + kStages * kKVBytes;
   static constexpr int kBarOffset = kVOffset + kStages * kKVBytes;
-  static constexpr int kTileSlotOffset = kBarOffset + 8 * (2 + 3 * kStages);
-  static constexpr int kSmemBytes = kTileSlotOffset + 16 + 1024;  // + alignment slack
+  static constexpr int kTileSlotOffset = kBarOffset + 8 * (2 + 4 * kStages);
+  // Output staging, one 64-row buffer per consumer warpgroup (rows padded by 16 bytes against bank
+  // conflicts), when it fits beside the K/V ring; else the epilogue stores from registers.
+  static constexpr int kOPitch = kD * 2 + 16;
+  static constexpr int kOOffset = kTileSlotOffset + 16;
+  static constexpr bool kStagedEpilogue = kOOffset + kConsumers * 64 * kOPitch + 1024 <= 227 * 1024;
+  static constexpr int kSmemBytes =
+      (kStagedEpilogue ? kOOffset + kConsumers * 64 * kOPitch : kOOffset) + 1024;  // + alignment slack
+  static_assert(kConsumers == 2 || kConsumers == 3, "two or three consumer warpgroups");
   static_assert(kD % 64 == 0, "head dim must be a multiple of 64");
   static_assert(kBlockN % 16 == 0, "key block must be a multiple of 16");
 };
@@ -94,7 +106,8 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
                    const __grid_constant__ CUtensorMap tma_v, const FwdArgs args) {
   constexpr int kD = Shape::kD, kBlockM = Shape::kBlockM, kBlockN = Shape::kBlockN;
   constexpr int kStages = Shape::kStages, kColBlocks = Shape::kColBlocks;
-  constexpr int kConsumerWarps = 8;
+  constexpr int kConsumers = Shape::kConsumers;
+  constexpr int kConsumerWarps = 4 * kConsumers;
 
   extern __shared__ __align__(1024) uint8_t smem_raw[];
   // 128-byte swizzle repeats every 1024 bytes: tiles must start on such a boundary.
@@ -107,7 +120,8 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   uint64_t* q_empty = bars + 1;
   uint64_t* k_full = bars + 2;
   uint64_t* v_full = k_full + kStages;
-  uint64_t* kv_empty = v_full + kStages;
+  uint64_t* k_empty = v_full + kStages;  // K and V slots are freed separately: K as soon as its
+  uint64_t* v_empty = k_empty + kStages;  // Q·Kᵀ is done, so the next K load starts a block earlier
   volatile int* s_tile = reinterpret_cast<volatile int*>(smem + Shape::kTileSlotOffset);
 
   const int warp = threadIdx.x / 32;
@@ -120,7 +134,8 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     for (int s = 0; s < kStages; ++s) {
       BarrierInit(&k_full[s], 1);
       BarrierInit(&v_full[s], 1);
-      BarrierInit(&kv_empty[s], kConsumerWarps);
+      BarrierInit(&k_empty[s], kConsumerWarps);
+      BarrierInit(&v_empty[s], kConsumerWarps);
     }
     BarrierInitFence();
   }
@@ -128,7 +143,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 
   if (warpgroup == 0) {
     // ---------------- producer ----------------
-    RegistersRelease<24>();
+    RegistersRelease<Shape::kProducerRegs>();
     if (warp != 0 || !ElectOne()) return;
     TmaPrefetchDescriptor(&tma_q);
     TmaPrefetchDescriptor(&tma_k);
@@ -153,20 +168,31 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 #pragma unroll
         for (int cb = 0; cb < kColBlocks; ++cb)
           TmaLoad4D(s_q + cb * kBlockM * 128, &tma_q, q_full, cb * 64, tile.m_block * kBlockM, tile.h, tile.b);
-        for (int n = tile.n_end - 1; n >= tile.n_begin; --n, ++kv_iter) {
-          const int stage = kv_iter % kStages;
-          BarrierWait(&kv_empty[stage], ((kv_iter / kStages) & 1) ^ 1);
+        // K of block j goes out before V of block j - 1: the consumers need K first (Q·Kᵀ of the
+        // next block is issued before P·V of the current one).
+        auto load_k = [&](int it, int n) {
+          const int stage = it % kStages;
+          BarrierWait(&k_empty[stage], ((it / kStages) & 1) ^ 1);
           BarrierArriveExpectTx(&k_full[stage], Shape::kKVBytes);
 #pragma unroll
           for (int cb = 0; cb < kColBlocks; ++cb)
             TmaLoad4D(s_k + stage * Shape::kKVBytes + cb * kBlockN * 128, &tma_k, &k_full[stage], cb * 64,
                       n * kBlockN, hk, tile.b);
+        };
+        auto load_v = [&](int it, int n) {
+          const int stage = it % kStages;
+          BarrierWait(&v_empty[stage], ((it / kStages) & 1) ^ 1);
           BarrierArriveExpectTx(&v_full[stage], Shape::kKVBytes);
 #pragma unroll
           for (int cb = 0; cb < kColBlocks; ++cb)
             TmaLoad4D(s_v + stage * Shape::kKVBytes + cb * kBlockN * 128, &tma_v, &v_full[stage], cb * 64,
                       n * kBlockN, hk, tile.b);
+        };
+        for (int n = tile.n_end - 1; n >= tile.n_begin; --n, ++kv_iter) {
+          load_k(kv_iter, n);
+          if (n < tile.n_end - 1) load_v(kv_iter - 1, n + 1);
         }
+        load_v(kv_iter - 1, tile.n_begin);
       }
       t = args.tile_counter != nullptr ? atomicAdd(args.tile_counter, 1) + gridDim.x : t + gridDim.x;
     }
@@ -174,7 +200,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   }
 
   // ---------------- consumers ----------------
-  RegistersClaim<240>();
+  RegistersClaim<Shape::kConsumerRegs>();
   const int wg = warpgroup - 1;              // which 64-row half of the tile
   const int warp_in_wg = warp % 4;
   const int row_in_wg = warp_in_wg * 16 + lane / 4;  // this thread's rows: row_in_wg and row_in_wg + 8
@@ -185,15 +211,15 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   const bool softcap = args.softcap_in > 0.f;
   const float mult = softcap ? 1.f : args.scale_log2;
 
-  // Ping-pong: the two consumer warpgroups take turns issuing their GEMMs (named barriers 1 and 2),
-  // so one warpgroup's softmax runs while the other's GEMMs occupy the tensor cores.
+  // Ping-pong: the consumer warpgroups take turns issuing their GEMMs (named barriers 1..kConsumers,
+  // passed round robin), so one warpgroup's softmax runs while another's GEMMs use the tensor cores.
   auto wait_turn = [&]() {
     if constexpr (kPingPong) NamedBarrierSync(1 + wg, 256);
   };
   auto pass_turn = [&]() {
-    if constexpr (kPingPong) NamedBarrierArrive(1 + (1 - wg), 256);
+    if constexpr (kPingPong) NamedBarrierArrive(1 + (wg + 1) % kConsumers, 256);
   };
-  if (wg == 1) pass_turn();  // warpgroup 0 goes first
+  if (wg == kConsumers - 1) pass_turn();  // warpgroup 0 goes first
 
   int q_iter = 0, kv_iter = 0;
   for (;; ++q_iter) {
@@ -267,9 +293,15 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
             if (!ok) s[i] = -INFINITY;
           }
         }
-        float mx[2] = {-INFINITY, -INFINITY};
+        // Row max and row sum over 8 partials each (index i % 8 holds one row: (i % 4) / 2), so the
+        // dependent chains are kSRegs / 8 long instead of kSRegs / 2.
+        float part[8];
 #pragma unroll
-        for (int i = 0; i < kSRegs; ++i) mx[(i % 4) / 2] = fmaxf(mx[(i % 4) / 2], s[i]);
+        for (int i = 0; i < 8; ++i) part[i] = -INFINITY;
+#pragma unroll
+        for (int i = 0; i < kSRegs; ++i) part[i % 8] = fmaxf(part[i % 8], s[i]);
+        float mx[2] = {fmaxf(fmaxf(part[0], part[1]), fmaxf(part[4], part[5])),
+                       fmaxf(fmaxf(part[2], part[3]), fmaxf(part[6], part[7]))};
 #pragma unroll
         for (int r = 0; r < 2; ++r) {
           mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffff, mx[r], 1));
@@ -283,15 +315,15 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
           }
         }
         const float base[2] = {m_run[0] == -INFINITY ? 0.f : m_run[0], m_run[1] == -INFINITY ? 0.f : m_run[1]};
-        float sum[2] = {0.f, 0.f};
+#pragma unroll
+        for (int i = 0; i < 8; ++i) part[i] = 0.f;
 #pragma unroll
         for (int i = 0; i < kSRegs; ++i) {
-          const int r = (i % 4) / 2;
-          s[i] = Exp2(fmaf(s[i], mult, -base[r]));
-          sum[r] += s[i];
+          s[i] = Exp2(fmaf(s[i], mult, -base[(i % 4) / 2]));
+          part[i % 8] += s[i];
         }
-        l_run[0] += sum[0];
-        l_run[1] += sum[1];
+        l_run[0] += (part[0] + part[1]) + (part[4] + part[5]);
+        l_run[1] += (part[2] + part[3]) + (part[6] + part[7]);
       };
       // P = S as 16-bit A fragments: the accumulator layout of m64nN equals the register-A layout of
       // m64k16, two 8-column chunks per 16-key step, so no shuffles are needed.
@@ -322,6 +354,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       pass_turn();
       WgmmaWait<0>();
       FenceRegisters(s);
+      release(&k_empty[stage]);
       if (n == tile.n_begin) release(q_empty);
       {
         float scale_o[2];
@@ -341,13 +374,14 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         pass_turn();
         WgmmaWait<1>();  // the next Q·Kᵀ is done; P·V may still run
         FenceRegisters(s);
+        release(&k_empty[next_stage]);
         if (n - 1 == tile.n_begin) release(q_empty);
         float scale_o[2];
         softmax(n - 1, scale_o);
         WgmmaWait<0>();  // P·V done: O may be rescaled and P overwritten
         FenceRegisters(o);
         FenceRegisters(p);
-        release(&kv_empty[stage]);
+        release(&v_empty[stage]);
         rescale_o(scale_o);
         pack_p();
         kv_iter = next_iter;
@@ -361,7 +395,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       WgmmaWait<0>();
       FenceRegisters(o);
       FenceRegisters(p);
-      release(&kv_empty[stage]);
+      release(&v_empty[stage]);
       ++kv_iter;
     }
 
@@ -373,17 +407,46 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     }
     const float inv[2] = {l_run[0] > 0.f ? 1.f / l_run[0] : 0.f, l_run[1] > 0.f ? 1.f / l_run[1] : 0.f};
     T* o_head = static_cast<T*>(args.o) + tile.b * args.o_batch_stride + tile.h * args.o_head_stride;
+    if constexpr (Shape::kStagedEpilogue) {
+      // Registers -> padded shared rows -> 16-byte coalesced global stores.
+      uint8_t* s_o = smem + Shape::kOOffset + wg * 64 * Shape::kOPitch;
+      NamedBarrierSync(4 + wg, 128);  // the previous tile's reads of s_o are done
 #pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      const int row = row0 + row_in_wg + 8 * r;
-      if (row >= args.seqlen_q) continue;
-      T* o_row = o_head + row * args.o_seq_stride;
+      for (int r = 0; r < 2; ++r) {
+        uint8_t* srow = s_o + (row_in_wg + 8 * r) * Shape::kOPitch;
 #pragma unroll
-      for (int c = 0; c < kD / 8; ++c) {
-        const uint32_t packed = PackPair<T>(o[c * 4 + 2 * r] * inv[r], o[c * 4 + 2 * r + 1] * inv[r]);
-        *reinterpret_cast<uint32_t*>(o_row + c * 8 + col_in_chunk) = packed;
+        for (int c = 0; c < kD / 8; ++c)
+          *reinterpret_cast<uint32_t*>(srow + (c * 8 + col_in_chunk) * 2) =
+              PackPair<T>(o[c * 4 + 2 * r] * inv[r], o[c * 4 + 2 * r + 1] * inv[r]);
       }
-      if (args.lse != nullptr && (lane % 4) == 0) {
+      NamedBarrierSync(4 + wg, 128);
+      constexpr int kChunks = kD / 8;  // 16-byte chunks per row
+      const int tid = threadIdx.x % 128;
+#pragma unroll
+      for (int i = tid; i < 64 * kChunks; i += 128) {
+        const int r = i / kChunks, c = i % kChunks;
+        const int row = row0 + r;
+        if (row < args.seqlen_q)
+          *reinterpret_cast<uint4*>(o_head + row * args.o_seq_stride + c * 8) =
+              *reinterpret_cast<const uint4*>(s_o + r * Shape::kOPitch + c * 16);
+      }
+    } else {
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        const int row = row0 + row_in_wg + 8 * r;
+        if (row >= args.seqlen_q) continue;
+        T* o_row = o_head + row * args.o_seq_stride;
+#pragma unroll
+        for (int c = 0; c < kD / 8; ++c)
+          *reinterpret_cast<uint32_t*>(o_row + c * 8 + col_in_chunk) =
+              PackPair<T>(o[c * 4 + 2 * r] * inv[r], o[c * 4 + 2 * r + 1] * inv[r]);
+      }
+    }
+    if (args.lse != nullptr && (lane % 4) == 0) {
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        const int row = row0 + row_in_wg + 8 * r;
+        if (row >= args.seqlen_q) continue;
         const float lse = l_run[r] > 0.f ? (m_run[r] + __log2f(l_run[r])) * 0.69314718055994531f : -INFINITY;
         args.lse[tile.b * args.lse_batch_stride + tile.h * args.lse_head_stride + row * args.lse_seq_stride] = lse;
       }

@@ -21,6 +21,9 @@
 #ifndef FA_HOPPER_D128_BN
 #define FA_HOPPER_D128_BN 128
 #endif
+#ifndef FA_HOPPER_D64_WGS
+#define FA_HOPPER_D64_WGS 2
+#endif
 #ifndef FA_HOPPER_D256_BN
 #define FA_HOPPER_D256_BN 64
 #endif
@@ -50,10 +53,9 @@ std::string KernelLimits(const AttentionParams& p) {
     return "Hopper kernel: tensor not 16-byte aligned";
   const int64_t strides[] = {p.q.batch_stride, p.q.seq_stride, p.q.head_stride, p.k.batch_stride,
                              p.k.seq_stride,   p.k.head_stride, p.v.batch_stride, p.v.seq_stride,
-                             p.v.head_stride,  p.o.seq_stride};
+                             p.v.head_stride,  p.o.batch_stride, p.o.seq_stride, p.o.head_stride};
   for (int64_t s : strides)
     if (s % 8 != 0) return "Hopper kernel: strides not multiples of 8 elements";
-  if (p.o.batch_stride % 2 != 0 || p.o.head_stride % 2 != 0) return "Hopper kernel: odd output strides";
   return {};
 }
 
@@ -183,7 +185,7 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
 template <typename T>
 std::string LaunchByDim(const AttentionParams& p, cudaStream_t stream, Scratch& scratch) {
   switch (p.head_dim) {
-    case 64: return Launch<T, FwdShape<64, 128, 4>>(p, stream, scratch);
+    case 64: return Launch<T, FwdShape<64, 128, 4, FA_HOPPER_D64_WGS>>(p, stream, scratch);
     case 128: return Launch<T, FwdShape<128, FA_HOPPER_D128_BN, 2>>(p, stream, scratch);
     case 256: return Launch<T, FwdShape<256, FA_HOPPER_D256_BN, 2>>(p, stream, scratch);
     default: return "Hopper kernel: head dim not 64/128/256";

@@ -22,12 +22,12 @@ nvflags=(-std=c++17 -O3 -shared -Xcompiler -fPIC -gencode=arch=compute_90a,code=
 variants=${VARIANTS:-}
 for v in $variants; do
   name=${v%%:*}; flags=${v#*:}
-  nvcc "${nvflags[@]}" ${flags//,/ } -o "$build/lib_$name.so" > "$OUT/ptxas_$name.txt" 2>&1 &
+  nvcc "${nvflags[@]}" ${flags//,/ } -o "$build/lib_$name.so" > "$build/ptxas_$name.txt" 2>&1 &
 done
-nvcc "${nvflags[@]}" -o "$build/libfahopper.so" > "$OUT/ptxas.txt" 2>&1 || { cat "$OUT/ptxas.txt"; exit 1; }
+nvcc "${nvflags[@]}" -o "$build/libfahopper.so" > "$build/ptxas.txt" 2>&1 || { cat "$build/ptxas.txt"; exit 1; }
 wait
 echo "built in $(( $(date +%s) - t0 )) s"
-grep -E "spill|Used|warning" "$OUT/ptxas.txt" | grep -v "0 bytes spill" | sort | uniq -c | head -20
+grep -E "spill|Used|warning" "$build/ptxas.txt" | grep -v "0 bytes spill" | sort | uniq -c | head -20
 
 echo "== SASS per kernel: HGMMA, UTMALDG, local memory (LDL/STL), highest register"
 cuobjdump --dump-sass "$build/libfahopper.so" > "$build/sass.txt"
@@ -43,7 +43,7 @@ for line in sys.stdin:
 for n, c in st.items():
     short = re.sub(r"_ZN7fa_onnx4cuda6hopper14FlashFwdHopperI", "", n)[:60]
     print(short, dict(c))
-' | tee "$OUT/sass_summary.txt"
+' | tee -a "$OUT/gpu.txt"
 
 lib="$build/libfahopper.so"
 if [[ $mode == all || $mode == numerics ]]; then
@@ -58,7 +58,7 @@ if [[ $mode == all || $mode == bench ]]; then
   echo "== bench"
   timeout 300 python3 test/gpu/hopper/check.py --lib "$lib" ${BENCH_MODE:-bench} 2>&1 | tee "$OUT/bench.txt" || status=1
 fi
-if [[ $mode == ncu ]]; then
+if [[ $mode == ncu || -n ${NCU_POINTS:-} ]]; then
   # NCU_POINTS="D,S,causal ..." ; one report per point, with per-line stall sampling.
   for pt in ${NCU_POINTS:-128,8192,0}; do
     tag=${pt//,/_}
@@ -66,7 +66,7 @@ if [[ $mode == ncu ]]; then
       --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
       --section WarpStateStats --section SchedulerStats --section Occupancy --section SourceCounters \
       --metrics sm__pipe_tensor_op_gmma_cycles_active.avg.pct_of_peak_sustained_active,sm__inst_executed_pipe_xu.avg.pct_of_peak_sustained_active,sm__cycles_elapsed.avg.per_second \
-      -o "$build/prof_$tag" -f python3 test/gpu/hopper/check.py --lib "$lib" profile --point "$pt" > "$OUT/ncu_run_$tag.txt" 2>&1
+      -o "$build/prof_$tag" -f python3 test/gpu/hopper/check.py --lib "$lib" profile --point "$pt" > "$build/ncu_run_$tag.txt" 2>&1
     ncu -i "$build/prof_$tag.ncu-rep" --page details --print-details all > "$OUT/ncu_$tag.txt" 2>&1
     ncu -i "$build/prof_$tag.ncu-rep" --page source --csv --print-source sass > "$build/src_$tag.csv" 2>/dev/null || true
     grep -E "Throughput|Duration|Pipe|gmma|xu|Stall|Warp Cycles|Issued|Eligible|SM Frequency|L2 Hit|Busy" "$OUT/ncu_$tag.txt" | head -60
@@ -77,7 +77,9 @@ if [[ -n $variants ]]; then
   timeout 200 python3 test/gpu/hopper/check.py --lib "$lib" subset --label default 2>&1 | tee "$OUT/variants.txt"
   for v in $variants; do
     name=${v%%:*}
-    grep -E "spill" "$OUT/ptxas_$name.txt" | grep -v "0 bytes spill" | sort | uniq -c | head -4
+    grep -E "spill" "$build/ptxas_$name.txt" | grep -v "0 bytes spill" | sort | uniq -c | head -4
+    timeout 150 python3 test/gpu/hopper/check.py --lib "$build/lib_$name.so" numerics > "$build/numerics_$name.txt" 2>&1
+    echo "variant $name numerics: $(grep -c PASS "$build/numerics_$name.txt") pass; $(grep -E 'FAIL|failure' "$build/numerics_$name.txt" | head -5)"
     timeout 200 python3 test/gpu/hopper/check.py --lib "$build/lib_$name.so" subset --label "$name" 2>&1 | tee -a "$OUT/variants.txt"
   done
 fi

@@ -372,6 +372,13 @@ const handlers: Record<string, Handler> = {
   Not: (_n, [x]) => [{ dtype: DT.BOOL, shape: x?.shape, value: x?.value?.every((v) => typeof v === 'number') ? x.value.map((v) => (v ? 0 : 1)) : undefined }],
   IsNaN: (_n, [x]) => [{ dtype: DT.BOOL, shape: x?.shape }],
   IsInf: (_n, [x]) => [{ dtype: DT.BOOL, shape: x?.shape }],
+  MultiHeadAttention: (n, [q, , v]) => {
+    if (n.domain !== 'com.microsoft') return undefined;
+    const heads = n.int('num_heads', 0);
+    const vs = v?.shape;
+    const hidden = vs?.length === 3 ? vs[2] : vs?.length === 4 ? dimMul(vs[1]!, vs[3]!) : undefined;
+    return [{ dtype: q?.dtype, shape: q?.shape?.length === 3 && hidden !== undefined && heads ? [q.shape[0]!, q.shape[1]!, hidden] : undefined }];
+  },
   Attention: (n, [q, k, v]) => {
     if (n.domain !== '') return undefined;
     const out: ValueFacts = { dtype: q?.dtype };

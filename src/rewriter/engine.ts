@@ -6,6 +6,7 @@ import { Graph, inferFacts, type Facts, type Node } from '../ir/index.js';
 import { FA_DOMAIN, emitAttention, type AttentionPlan, type RewriteOptions, type SiteReport } from './emit.js';
 import { PATTERN as DECOMPOSED, planDecomposedAttention } from './passes/decomposed-attention.js';
 import { PATTERN as ONNX_ATTENTION, planOnnxAttention } from './passes/onnx-attention.js';
+import { PATTERN as MS_MHA, planMsMultiHeadAttention } from './passes/ms-attention.js';
 
 export interface Pass {
   name: string;
@@ -17,6 +18,9 @@ export interface Pass {
 export const PASSES: Pass[] = [
   { name: DECOMPOSED, anchor: { op: 'Softmax', domain: '' }, plan: planDecomposedAttention },
   { name: ONNX_ATTENTION, anchor: { op: 'Attention', domain: '' }, plan: planOnnxAttention },
+  { name: MS_MHA, anchor: { op: 'MultiHeadAttention', domain: 'com.microsoft' }, plan: planMsMultiHeadAttention },
+  { name: 'ms-group-query-attention', anchor: { op: 'GroupQueryAttention', domain: 'com.microsoft' }, plan: () => 'GroupQueryAttention carries a KV cache and sequence lengths: not converted yet' },
+  { name: 'ms-attention', anchor: { op: 'Attention', domain: 'com.microsoft' }, plan: () => 'com.microsoft.Attention projects Q, K and V inside the op: not converted yet' },
 ];
 
 export function runPasses(model: ModelProto, options: RewriteOptions): SiteReport[] {

@@ -2,6 +2,8 @@
 
 Random weights from transformers configs (nothing is downloaded), fp16, the TorchScript exporter at
 opset 17 with eager attention (the ts17_eager form of models/README.md), dynamic batch and sequence.
+Only input_ids is an input (no padding mask), so the attention is the kernel-bound part that the
+comparison is about: plain for the encoder, causal for the decoder.
   encoder: BERT-base shape, 12 layers, hidden 768, 12 heads, positions up to 2048
   decoder: a Llama-style GQA decoder, 8 layers, hidden 2048, 16 query heads, 4 key/value heads
 usage: python3 export_models.py OUT_DIR
@@ -10,15 +12,26 @@ import os
 import sys
 
 import torch
-from transformers import BertConfig, BertModel, LlamaConfig, LlamaForCausalLM
+from transformers import BertConfig, BertModel, LlamaConfig, LlamaModel
 
 
-def export(model, names, dynamic, path, seq):
-    model = model.half().cuda().eval()
+class LastHidden(torch.nn.Module):
+    """The model's last hidden state alone, so the ONNX graph has one output."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, input_ids):
+        return self.m(input_ids=input_ids).last_hidden_state
+
+
+def export(model, path, seq):
+    model = LastHidden(model).half().cuda().eval()
     ids = torch.randint(0, 1000, (1, seq), device="cuda")
-    mask = torch.ones(1, seq, dtype=torch.int64, device="cuda")
+    dynamic = {"input_ids": {0: "batch", 1: "seq"}, "out": {0: "batch", 1: "seq"}}
     with torch.no_grad():
-        torch.onnx.export(model, (ids, mask), path, input_names=names, output_names=["out"],
+        torch.onnx.export(model, (ids,), path, input_names=["input_ids"], output_names=["out"],
                           dynamic_axes=dynamic, opset_version=17, dynamo=False)
     print("exported", path, os.path.getsize(path) // 2**20, "MiB")
 
@@ -26,17 +39,15 @@ def export(model, names, dynamic, path, seq):
 def main(out_dir):
     os.makedirs(out_dir, exist_ok=True)
     torch.manual_seed(0)
-    dyn = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
-           "out": {0: "batch", 1: "seq"}}
     bert = BertModel(BertConfig(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
                                 intermediate_size=3072, max_position_embeddings=2048,
                                 attn_implementation="eager"), add_pooling_layer=False)
-    export(bert, ["input_ids", "attention_mask"], dyn, f"{out_dir}/encoder.onnx", 128)
-    llama = LlamaForCausalLM(LlamaConfig(hidden_size=2048, num_hidden_layers=8, num_attention_heads=16,
-                                         num_key_value_heads=4, intermediate_size=5632, vocab_size=32000,
-                                         max_position_embeddings=4096, use_cache=False,
-                                         attn_implementation="eager"))
-    export(llama, ["input_ids", "attention_mask"], dyn, f"{out_dir}/decoder.onnx", 128)
+    export(bert, f"{out_dir}/encoder.onnx", 128)
+    llama = LlamaModel(LlamaConfig(hidden_size=2048, num_hidden_layers=8, num_attention_heads=16,
+                                   num_key_value_heads=4, intermediate_size=5632, vocab_size=32000,
+                                   max_position_embeddings=4096, use_cache=False,
+                                   attn_implementation="eager"))
+    export(llama, f"{out_dir}/decoder.onnx", 128)
 
 
 if __name__ == "__main__":

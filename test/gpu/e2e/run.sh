@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# GPU machine: fa-onnx end to end on ONNX Runtime's CUDA provider (onnxruntime-node 1.29 bundle).
+# 1. every bundled corpus model rewritten and verified on the CUDA provider (both models on CUDA);
+# 2. real-size fp16 models (export_models.py): original vs fa-onnx (Hopper dispatch, then the
+#    portable kernel with FA_ONNX_HOPPER=0) vs ONNX Runtime's MultiHeadAttention, 2048 tokens.
+# Run from the repo root after stage.sh's calls (see there). Logs and tables go to $OUT.
+set -u
+root=$(pwd)
+stage=$root/.device-stage/e2e
+out=${OUT:-/tmp/e2e-out}
+mkdir -p "$out" /tmp/e2e /tmp/corpus
+source "$stage/ort-cuda-env.sh" "$stage" >/dev/null
+for p in onnxruntime-common onnxruntime-node; do ln -sfn "/tmp/ort-cuda/pkg/node_modules/$p" "$stage/node_modules/$p"; done
+export FA_ONNX_ORT_LIBRARY=$ORT_CUDA_LIB_DIR/libonnxruntime.so.1
+cli="node $stage/dist/esm/cli/main.js"
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/gpu.txt"
+
+echo "== corpus on the CUDA provider" | tee "$out/corpus.txt"
+for m in models/corpus/*.onnx; do
+  n=$(basename "$m" .onnx)
+  if $cli rewrite "$m" -o "/tmp/corpus/$n.fa.onnx" --verify --provider cuda > "/tmp/corpus/$n.log" 2>&1; then
+    echo "ok   $n $(grep -m1 'attention sites' "/tmp/corpus/$n.log" | sed 's/.*: //')" | tee -a "$out/corpus.txt"
+  else
+    echo "FAIL $n (exit $?)" | tee -a "$out/corpus.txt"; tail -5 "/tmp/corpus/$n.log" | tee -a "$out/corpus.txt"
+  fi
+done
+grep -h -A30 'max' /tmp/corpus/*.log > "$out/corpus-verify.txt" 2>/dev/null
+
+echo "== real-size models" | tee "$out/e2e.txt"
+python3 test/gpu/e2e/export_models.py /tmp/e2e 2>&1 | grep -v Warning | tail -4
+for m in encoder decoder; do
+  $cli rewrite "/tmp/e2e/$m.onnx" -o "/tmp/e2e/$m.fa.onnx" 2>&1 | head -3 | tee -a "$out/e2e.txt"
+  python3 test/gpu/e2e/to_mha.py "/tmp/e2e/$m.fa.onnx" "/tmp/e2e/$m.mha.onnx" 2>&1 | tail -2 | tee -a "$out/e2e.txt"
+  (cd "$stage" && node compare.mjs "$m" "/tmp/e2e/$m.onnx" "/tmp/e2e/$m.fa.onnx" "/tmp/e2e/$m.mha.onnx" 2048 20) 2>&1 | tee -a "$out/e2e.txt"
+  (cd "$stage" && FA_ONNX_HOPPER=0 node compare.mjs "$m (portable kernel)" "/tmp/e2e/$m.onnx" "/tmp/e2e/$m.fa.onnx" "/tmp/e2e/$m.mha.onnx" 2048 20) 2>&1 | grep -E 'portable|fa-onnx' | tee -a "$out/e2e.txt"
+done

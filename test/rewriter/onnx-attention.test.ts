@@ -23,7 +23,7 @@ function attention(opts: { attrs?: Record<string, number>; mask?: 'bool' | 'floa
   return model;
 }
 
-async function expectSame(model: ReturnType<typeof attention>) {
+async function expectSame(model: ReturnType<typeof attention>, maskedRow = false) {
   const feeds: Record<string, ort.Tensor> = {};
   let seed = 1;
   const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
@@ -31,8 +31,9 @@ async function expectSame(model: ReturnType<typeof attention>) {
     const tt = i.type!.value.value as { elemType: number; shape: { dim: { value: { value: bigint } }[] } };
     const dims = tt.shape.dim.map((d) => Number(d.value.value));
     const n = dims.reduce((a, b) => a * b, 1);
-    feeds[i.name] = tt.elemType === DT.BOOL ? new ort.Tensor('bool', Uint8Array.from({ length: n }, (_, j) => (j % 3 === 2 ? 0 : 1)), dims)
-      : new ort.Tensor('float32', Float32Array.from({ length: n }, rand), dims);
+    // With maskedRow, query 0 sees no key (a fully masked row).
+    feeds[i.name] = tt.elemType === DT.BOOL ? new ort.Tensor('bool', Uint8Array.from({ length: n }, (_, j) => (j % 3 === 2 || (maskedRow && j < T) ? 0 : 1)), dims)
+      : new ort.Tensor('float32', Float32Array.from({ length: n }, (_, j) => (maskedRow && i.name === 'm' && j < T ? -Infinity : rand())), dims);
   }
   const { model: rewritten, sites } = rewriteModel(model);
   expect(sites[0]!.status, sites[0]!.reason).toBe('fused');
@@ -54,7 +55,10 @@ describe('onnx-attention', () => {
     expect((await expectSame(attention({ attrs: { scale: 0.3 } }))).attributes!.scale).toBeCloseTo(0.3, 6);
     expect((await expectSame(attention({ attrs: { softcap: 2 } }))).attributes!.softcap).toBe(2);
     expect((await expectSame(attention({ mask: 'bool' }))).attributes!.masked_rows).toBe('zero');
-    expect((await expectSame(attention({ mask: 'float' }))).attributes!.masked_rows).toBe('nan');
+    expect((await expectSame(attention({ mask: 'float' }))).attributes!.masked_rows).toBe('zero');
+    // What ONNX Runtime's kernel gives a fully masked row, reproduced.
+    await expectSame(attention({ mask: 'bool' }), true);
+    await expectSame(attention({ mask: 'float' }), true);
   });
 
   it.each([

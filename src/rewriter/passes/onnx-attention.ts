@@ -71,10 +71,10 @@ export function planOnnxAttention(g: Graph, facts: Facts, node: Node): Attention
   const softcap = node.float('softcap', 0);
   if (softcap > 0) attributes.softcap = softcap;
   // All-masked rows: ONNX's function body gives NaN (a -inf bias), but ONNX Runtime's Attention
-  // kernel, which is what the original model runs on, writes zeros for a boolean mask (measured in
-  // test/rewriter/corpus.test.ts, left padding). Float masks follow the definition: NaN.
-  if (mask && maskType === DT.BOOL) attributes.masked_rows = 'zero';
-  else if (mask || nonpad) attributes.masked_rows = 'nan';
+  // kernel, which is what the original model runs on, writes zeros, for boolean and float masks
+  // alike (measured in test/rewriter/onnx-attention.test.ts and the corpus tests). Key lengths of
+  // zero (opset 24) are assumed to take the same kernel path; not measured.
+  if (mask || nonpad) attributes.masked_rows = 'zero';
   return {
     id: node.id,
     pattern: PATTERN,

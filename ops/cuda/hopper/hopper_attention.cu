@@ -22,10 +22,10 @@
 #define FA_HOPPER_D128_BN 128
 #endif
 #ifndef FA_HOPPER_D64_WGS
-#define FA_HOPPER_D64_WGS 2
+#define FA_HOPPER_D64_WGS 3
 #endif
 #ifndef FA_HOPPER_D256_BN
-#define FA_HOPPER_D256_BN 64
+#define FA_HOPPER_D256_BN 80
 #endif
 
 namespace fa_onnx::cuda::hopper {

@@ -45,6 +45,9 @@ for n, c in st.items():
     print(short, dict(c))
 ' | tee -a "$OUT/gpu.txt"
 
+# The D128 bf16 kernel's SASS, for reading the inner loop offline.
+awk '/Function : .*bfloat16NS1_8FwdShapeILi128ELi128/{p=1} /Function : /&&!/bfloat16NS1_8FwdShapeILi128ELi128/{p=0} p' \
+  "$build/sass.txt" > "$OUT/sass_d128_bf16.txt"
 lib="$build/libfahopper.so"
 if [[ $mode == all || $mode == numerics ]]; then
   echo "== numerics"

@@ -79,6 +79,12 @@ describe('causal masks', () => {
     expect(model.graph!.node.find((n) => n.opType === 'FlashAttention')!.input.length).toBe(3);
   });
 
+  it('recognises a constant sliding-window band', async () => {
+    const table = tri(6, 6, 0).map((row, i) => row.map((x, j) => (j < i - 2 ? 0 : x)));
+    const site = await check(maskedAttention(6, 6, { kind: 'constant', table }, false));
+    expect(site.attributes).toMatchObject({ causal: 1, window_left: 2 });
+  });
+
   it.each<[string, number, number, Band]>([
     ['a band one key past the diagonal', 5, 5, { kind: 'range', upperOffset: 1 }],
     ['a constant mask that is not triangular', 4, 4, { kind: 'constant', table: [[1, 0, 1, 0], [1, 1, 0, 0], [1, 1, 1, 0], [1, 1, 1, 1]] }],

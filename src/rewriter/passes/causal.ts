@@ -101,18 +101,24 @@ function constantBand(g: Graph, facts: Facts, value: string, fill?: number): Ban
   const excluded = (x: number) => (fill === undefined ? x === 0 : x === fill);
   const [sq, sk] = k.dims.slice(-2) as [number, number];
   if (sq < 1 || sk < 1) return undefined;
-  // Row 0 of the first slice allows j ≤ u.
+  // Row 0 of the first slice allows j ≤ u; the last row's first allowed key gives the lower bound
+  // (a window); when it is key 0 the window does not bind and there is no lower bound.
   let u = -1;
   while (u + 1 < sk && attends(k.data[u + 1]!)) u++;
+  const last = (sq - 1) * sk;
+  let first = 0;
+  while (first < sk && !attends(k.data[last + first]!)) first++;
+  const l = first > 0 ? first - (sq - 1) : undefined;
   for (let base = 0; base < k.data.length; base += sq * sk) {
     for (let i = 0; i < sq; i++) {
       for (let j = 0; j < sk; j++) {
         const x = k.data[base + i * sk + j]!;
-        if (!(j - i <= u ? attends(x) : excluded(x))) return undefined;
+        const inside = j - i <= u && (l === undefined || j - i >= l);
+        if (!(inside ? attends(x) : excluded(x))) return undefined;
       }
     }
   }
-  return { upper: u };
+  return { upper: u, lower: l };
 }
 
 /**
@@ -129,9 +135,15 @@ export function constantBiasBand(g: Graph, facts: Facts, bias: string, scores: D
   if (!(fill === -Infinity || fill <= lowestFinite(k.dtype))) return undefined;
   const band = constantBand(g, facts, bias, fill);
   if (!band) return undefined;
-  if (band.upper === 0) return { causal: 1 };
-  if (band.upper === sk - sq) return { causal: 1, mask_alignment: 'bottom_right' };
-  return undefined;
+  const offset = band.upper === 0 ? 0 : band.upper === sk - sq ? sk - sq : undefined;
+  if (offset === undefined) return undefined;
+  const attrs: Record<string, number | string> = { causal: 1 };
+  if (offset) attrs.mask_alignment = 'bottom_right';
+  if (band.lower !== undefined) {
+    if (offset - band.lower < 0) return undefined;
+    attrs.window_left = offset - band.lower;
+  }
+  return attrs;
 }
 
 function isAllTrue(g: Graph, facts: Facts, value: string): boolean {

@@ -6,19 +6,13 @@
 #include <cstring>
 #include <limits>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define FA_ONNX_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define FA_ONNX_CLONES
-#endif
-
 namespace fa_onnx::cpu {
 namespace {
 
 // exp(x) for float32, written without calls or branches so a loop over it vectorises.
 // x = n·ln2 + r with |r| ≤ ln2/2; exp(r) by its Taylor series to degree 6 (error below 2e-7
 // relative), then 2^n assembled in the exponent bits. Inputs below -87 (incl. -inf) give 0.
-inline float Exp(float x) {
+__attribute__((always_inline)) inline float Exp(float x) {
   // Ternaries rather than fmin/fmax so a NaN input stays NaN; no calls and no memcpy so that GCC
   // if-converts and vectorises the loops using it.
   const float xc = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
@@ -159,24 +153,112 @@ void AccumulateTileBase(const float* p, const float* v, float* o, int rows, int 
   AccumulateTileT<4, 4, 2>(p, v, o, rows, keys, cols);
 }
 
+// Exp on one native vector (kWidth floats: 16 for AVX-512, 8 for AVX2, 4 for SSE), the same steps as Exp.
+template <int kWidth>
+struct VecOps {
+  using V = typename VecOf<kWidth>::type;
+  typedef int32_t I __attribute__((vector_size(kWidth * sizeof(int32_t))));
+  __attribute__((always_inline)) static V Splat(float x) { return V{} + x; }
+  __attribute__((always_inline)) static V Exp(V x) {
+    V xc = x < Splat(-87.0f) ? Splat(-87.0f) : x;
+    xc = xc > Splat(88.0f) ? Splat(88.0f) : xc;
+    const V n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    const V r = (xc - n * 0.693145751953125f) - n * 1.428606765330187e-6f;
+    V p = Splat(1.0f / 720.0f);
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    const I bits = (__builtin_convertvector(n, I) + 127) << 23;
+    V scale;
+    std::memcpy(&scale, &bits, sizeof(scale));
+    return x < Splat(-87.0f) ? Splat(0.0f) : p * scale;
+  }
+};
+
+template <int kWidth>
+__attribute__((always_inline)) inline float SoftmaxRowT(float* __restrict s, int n, float* m, float* l) {
+  using Ops = VecOps<kWidth>;
+  using V = typename Ops::V;
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  const int n_body = n - n % kWidth;
+  V vmax = Ops::Splat(kNegInf);
+  for (int j = 0; j < n_body; j += kWidth) {
+    const V x = LoadV<V>(s + j);
+    vmax = x > vmax ? x : vmax;
+  }
+  float row_max = kNegInf;
+  for (int c = 0; c < kWidth; ++c) row_max = vmax[c] > row_max ? vmax[c] : row_max;
+  for (int j = n_body; j < n; ++j) row_max = s[j] > row_max ? s[j] : row_max;
+
+  const float m_old = *m;
+  const float m_new = m_old > row_max ? m_old : row_max;
+  if (m_new == kNegInf) {
+    // No key of this row has taken part yet: nothing to add.
+    for (int j = 0; j < n; ++j) s[j] = 0.f;
+    return 1.f;
+  }
+  // exp and the sum in one pass.
+  V vsum = Ops::Splat(0.f);
+  for (int j = 0; j < n_body; j += kWidth) {
+    const V e = Ops::Exp(LoadV<V>(s + j) - m_new);
+    StoreV(s + j, e);
+    vsum += e;
+  }
+  float sum = 0.f;
+  for (int c = 0; c < kWidth; ++c) sum += vsum[c];
+  for (int j = n_body; j < n; ++j) {
+    s[j] = Exp(s[j] - m_new);
+    sum += s[j];
+  }
+  const float alpha = Exp(m_old - m_new);  // 0 when m_old is -inf
+  *l = *l * alpha + sum;
+  *m = m_new;
+  return alpha;
+}
+
+__attribute__((always_inline)) inline void ScaleRowT(float* __restrict y, int n, float a) {
+  for (int i = 0; i < n; ++i) y[i] *= a;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target("arch=x86-64-v4"))) float SoftmaxRowV4(float* s, int n, float* m, float* l) { return SoftmaxRowT<16>(s, n, m, l); }
+__attribute__((target("arch=x86-64-v3"))) float SoftmaxRowV3(float* s, int n, float* m, float* l) { return SoftmaxRowT<8>(s, n, m, l); }
+__attribute__((target("arch=x86-64-v4"))) void ScaleRowV4(float* y, int n, float a) { ScaleRowT(y, n, a); }
+__attribute__((target("arch=x86-64-v3"))) void ScaleRowV3(float* y, int n, float a) { ScaleRowT(y, n, a); }
+#endif
+float SoftmaxRowBase(float* s, int n, float* m, float* l) { return SoftmaxRowT<4>(s, n, m, l); }
+void ScaleRowBase(float* y, int n, float a) { ScaleRowT(y, n, a); }
+
 using ScoreFn = void (*)(const float*, int, const float*, float*, int, int);
 using AccumulateFn = void (*)(const float*, const float*, float*, int, int, int);
+using SoftmaxFn = float (*)(float*, int, float*, float*);
+using ScaleFn = void (*)(float*, int, float);
 
+// The variants for this CPU, picked once. FA_ONNX_CPU_ISA=base|v3 caps the level (to test the other
+// paths on a newer CPU).
 struct Kernels {
   ScoreFn score = &ScoreTileBase;
   AccumulateFn accumulate = &AccumulateTileBase;
+  SoftmaxFn softmax = &SoftmaxRowBase;
+  ScaleFn scale = &ScaleRowBase;
   Kernels() {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-    // FA_ONNX_CPU_ISA=base|v3 caps the level (to test the other paths on a newer CPU).
     const char* cap = std::getenv("FA_ONNX_CPU_ISA");
     const int max_level = !cap ? 4 : std::strcmp(cap, "base") == 0 ? 1 : std::strcmp(cap, "v3") == 0 ? 3 : 4;
     __builtin_cpu_init();
     if (max_level >= 4 && __builtin_cpu_supports("x86-64-v4")) {
       score = &ScoreTileV4;
       accumulate = &AccumulateTileV4;
+      softmax = &SoftmaxRowV4;
+      scale = &ScaleRowV4;
     } else if (max_level >= 3 && __builtin_cpu_supports("x86-64-v3")) {
       score = &ScoreTileV3;
       accumulate = &AccumulateTileV3;
+      softmax = &SoftmaxRowV3;
+      scale = &ScaleRowV3;
     }
 #endif
   }
@@ -197,52 +279,8 @@ void AccumulateTile(const float* p, const float* v, float* o, int rows, int keys
   Selected().accumulate(p, v, o, rows, keys, cols);
 }
 
-FA_ONNX_CLONES
-float SoftmaxRow(float* __restrict s, int n, float* m, float* l) {
-  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-  // Reductions run over 16 independent lanes so they vectorise without reassociation flags.
-  constexpr int kLanes = 16;
-  const int n_body = n - n % kLanes;
-  float lane_max[kLanes];
-  for (int c = 0; c < kLanes; ++c) lane_max[c] = kNegInf;
-  for (int j = 0; j < n_body; j += kLanes) {
-    for (int c = 0; c < kLanes; ++c) lane_max[c] = s[j + c] > lane_max[c] ? s[j + c] : lane_max[c];
-  }
-  float row_max = kNegInf;
-  for (int c = 0; c < kLanes; ++c) row_max = lane_max[c] > row_max ? lane_max[c] : row_max;
-  for (int j = n_body; j < n; ++j) row_max = s[j] > row_max ? s[j] : row_max;
+float SoftmaxRow(float* s, int n, float* m, float* l) { return Selected().softmax(s, n, m, l); }
 
-  const float m_old = *m;
-  const float m_new = m_old > row_max ? m_old : row_max;
-  if (m_new == kNegInf) {
-    // No key of this row has taken part yet: nothing to add.
-    for (int j = 0; j < n; ++j) s[j] = 0.f;
-    return 1.f;
-  }
-  // exp and the sum in one pass, the sum over 16 independent lanes.
-  float lane_sum[kLanes] = {};
-  for (int j = 0; j < n_body; j += kLanes) {
-    for (int c = 0; c < kLanes; ++c) {
-      const float e = Exp(s[j + c] - m_new);
-      s[j + c] = e;
-      lane_sum[c] += e;
-    }
-  }
-  float sum = 0.f;
-  for (int c = 0; c < kLanes; ++c) sum += lane_sum[c];
-  for (int j = n_body; j < n; ++j) {
-    s[j] = Exp(s[j] - m_new);
-    sum += s[j];
-  }
-  const float alpha = Exp(m_old - m_new);  // 0 when m_old is -inf
-  *l = *l * alpha + sum;
-  *m = m_new;
-  return alpha;
-}
-
-FA_ONNX_CLONES
-void ScaleRow(float* __restrict y, int n, float a) {
-  for (int i = 0; i < n; ++i) y[i] *= a;
-}
+void ScaleRow(float* y, int n, float a) { Selected().scale(y, n, a); }
 
 }  // namespace fa_onnx::cpu

@@ -1,6 +1,7 @@
-// The inner loops of the CPU attention kernel, on float32 tiles. Each is compiled for x86-64-v3
-// (AVX2+FMA) and for baseline x86-64 and picked at load time (function multiversioning), so the
-// library runs on any x86-64 and uses the wider units where present.
+// The inner loops of the CPU attention kernel, on float32 tiles. Each is compiled for AVX-512
+// (x86-64-v4), AVX2+FMA (x86-64-v3) and baseline x86-64, and the variant for the running CPU is picked
+// once at load, so the library runs on any x86-64 and uses the wider units where present.
+// FA_ONNX_CPU_ISA=base|v3 caps the choice (tests run every variant on one machine).
 #pragma once
 
 namespace fa_onnx::cpu {

@@ -50,17 +50,35 @@ Sequence Describe(const AttentionParams& p, int b) {
   return s;
 }
 
+// Key/value tiles converted once for all query tiles that read them: float32, keys transposed
+// (D × kKeyTile), values padded (kKeyTile × Dv padded), for every (sequence, KV head, key tile).
+// Used when more than one query tile reads each key tile; memory stays linear in the key length.
+struct PreparedKV {
+  std::vector<int64_t> seq_tile0;  // per sequence: index of its first key tile
+  std::vector<int> tile_seq;       // per key tile: its sequence
+  int64_t kt_size = 0, v_size = 0; // floats per tile
+  float* kt = nullptr;
+  float* v = nullptr;
+  const float* KT(int b, int hk, int tile, int heads_kv) const {
+    return kt + ((seq_tile0[b] + tile) * heads_kv + hk) * kt_size;
+  }
+  const float* V(int b, int hk, int tile, int heads_kv) const {
+    return v + ((seq_tile0[b] + tile) * heads_kv + hk) * v_size;
+  }
+};
+
 struct Job {
   const AttentionParams* p;
   int tile_rows;  // queries per head in one item: the group's heads share the item's kQueryTile rows
   int q_tiles;
+  const PreparedKV* kv = nullptr;
 };
 
 class ItemRunner {
  public:
   // Rows: query heads hk·g .. hk·g+g-1 (g = group size), each with queries i0 .. i0+qrows-1.
-  ItemRunner(const AttentionParams& p, int b, int hk, const Sequence& seq, int i0, int qrows)
-      : p_(p), b_(b), hk_(hk), seq_(seq), i0_(i0), rows_(qrows * p.group_size()) {
+  ItemRunner(const AttentionParams& p, const PreparedKV* kv, int b, int hk, const Sequence& seq, int i0, int qrows)
+      : p_(p), kv_(kv), b_(b), hk_(hk), seq_(seq), i0_(i0), rows_(qrows * p.group_size()) {
     esize_ = ElementSize(p.dtype);
     rows_pad_ = rows_;  // the micro-kernels take any row count
     row_head_.resize(rows_);
@@ -74,8 +92,10 @@ class ItemRunner {
     d_ = p.head_dim;
     dv_pad_ = RoundUp(p.head_dim_v, kColBlock);
     q_.assign(static_cast<size_t>(rows_pad_) * d_, 0.f);
-    kt_.assign(static_cast<size_t>(d_) * kKeyTile, 0.f);
-    v_.assign(static_cast<size_t>(kKeyTile) * dv_pad_, 0.f);
+    if (!kv_) {
+      kt_.assign(static_cast<size_t>(d_) * kKeyTile, 0.f);
+      v_.assign(static_cast<size_t>(kKeyTile) * dv_pad_, 0.f);
+    }
     s_.assign(static_cast<size_t>(rows_pad_) * kKeyTile, 0.f);
     o_.assign(static_cast<size_t>(rows_pad_) * dv_pad_, 0.f);
     row_buf_.resize(std::max(d_, p.head_dim_v));
@@ -106,10 +126,19 @@ class ItemRunner {
         hi_max = std::max(hi_max, hi);
       }
     }
-    for (int j0 = lo_min; j0 < hi_max; j0 += kKeyTile) {
+    // Prepared tiles start at multiples of kKeyTile; otherwise tiles start where the rows' keys do.
+    const int j_start = kv_ && lo_min < hi_max ? lo_min / kKeyTile * kKeyTile : lo_min;
+    for (int j0 = j_start; j0 < hi_max; j0 += kKeyTile) {
       const int n = std::min(kKeyTile, hi_max - j0);
-      LoadKeys(j0, n);
-      ScoreTile(q_.data(), d_, kt_.data(), s_.data(), rows_pad_, d_);
+      const float* kt = kt_.data();
+      const float* v = v_.data();
+      if (kv_) {
+        kt = kv_->KT(b_, hk_, j0 / kKeyTile, p_.heads_kv);
+        v = kv_->V(b_, hk_, j0 / kKeyTile, p_.heads_kv);
+      } else {
+        LoadKeys(j0, n, kt_.data(), v_.data());
+      }
+      ScoreTile(q_.data(), d_, kt, s_.data(), rows_pad_, d_);
       for (int r = 0; r < rows_pad_; ++r) {
         float* s = s_.data() + static_cast<size_t>(r) * kKeyTile;
         if (r >= rows_) {
@@ -120,7 +149,7 @@ class ItemRunner {
         const float alpha = SoftmaxRow(s, n, &m_[r], &l_[r]);
         if (alpha != 1.f) ScaleRow(o_.data() + static_cast<size_t>(r) * dv_pad_, dv_pad_, alpha);
       }
-      AccumulateTile(s_.data(), v_.data(), o_.data(), rows_pad_, n, dv_pad_);
+      AccumulateTile(s_.data(), v, o_.data(), rows_pad_, n, dv_pad_);
     }
     Store();
   }
@@ -149,24 +178,46 @@ class ItemRunner {
     }
   }
 
-  void LoadKeys(int j0, int n) {
+  void LoadKeys(int j0, int n, float* kt, float* v) {
+    LoadKeyTile(p_, b_, hk_, seq_.k_begin, j0, n, kt, v, row_buf_.data());
+  }
+
+ public:
+  // Converts keys j0 .. j0+n-1 of sequence b, KV head hk: transposed keys into kt (D × kKeyTile, the
+  // columns past n zeroed) and values into v (n rows of Dv padded). `row` holds D floats.
+  static void LoadKeyTile(const AttentionParams& p, int b, int hk, int k_begin, int j0, int n, float* kt, float* v,
+                          float* row_buf) {
+    const size_t esize = ElementSize(p.dtype);
+    const int d_ = p.head_dim;
+    const int dv_pad = RoundUp(p.head_dim_v, kColBlock);
+    auto key_row = [&](const TensorView& t, int j) {
+      int64_t block = b, r = k_begin + j;
+      if (p.block_table) {
+        block = p.block_table[b * p.block_table_batch_stride + j / p.block_size];
+        r = j % p.block_size;
+      }
+      return static_cast<const char*>(t.data) + (block * t.batch_stride + r * t.seq_stride + hk * t.head_stride) * int64_t(esize);
+    };
     for (int jj = 0; jj < n; ++jj) {
-      const char* key = KeyRow(p_.k, j0 + jj);
+      const char* key = key_row(p.k, j0 + jj);
       // float32 keys are transposed straight from the input; other types through one converted row.
       const float* row = reinterpret_cast<const float*>(key);
-      if (p_.dtype != DType::kFloat32) {
-        ToFloat(p_.dtype, key, row_buf_.data(), d_);
-        row = row_buf_.data();
+      if (p.dtype != DType::kFloat32) {
+        ToFloat(p.dtype, key, row_buf, d_);
+        row = row_buf;
       }
-      for (int d = 0; d < d_; ++d) kt_[static_cast<size_t>(d) * kKeyTile + jj] = row[d];
-      ToFloat(p_.dtype, KeyRow(p_.v, j0 + jj), v_.data() + static_cast<size_t>(jj) * dv_pad_, p_.head_dim_v);
+      for (int d = 0; d < d_; ++d) kt[static_cast<size_t>(d) * kKeyTile + jj] = row[d];
+      float* vr = v + static_cast<size_t>(jj) * dv_pad;
+      ToFloat(p.dtype, key_row(p.v, j0 + jj), vr, p.head_dim_v);
+      std::fill(vr + p.head_dim_v, vr + dv_pad, 0.f);
     }
     // Columns past n take no part; keep them finite so no NaN leaks through a 0·x product.
     if (n < kKeyTile) {
-      for (int d = 0; d < d_; ++d) std::fill_n(kt_.data() + static_cast<size_t>(d) * kKeyTile + n, kKeyTile - n, 0.f);
+      for (int d = 0; d < d_; ++d) std::fill_n(kt + static_cast<size_t>(d) * kKeyTile + n, kKeyTile - n, 0.f);
     }
   }
 
+ private:
   // Steps 2-4 of the contract for row r and keys j0 .. j0+n-1, in place on the raw scaled scores.
   void FinishScores(int r, int j0, int n, float* s) const {
     const int i = row_query_[r], h = row_head_[r];
@@ -247,6 +298,7 @@ class ItemRunner {
   }
 
   const AttentionParams& p_;
+  const PreparedKV* kv_;
   int b_, hk_;
   Sequence seq_;
   int i0_, rows_, rows_pad_ = 0, d_ = 0, dv_pad_ = 0;
@@ -266,7 +318,62 @@ void RunItem(void* data, size_t index) {
   const Sequence seq = Describe(p, b);
   const int i0 = qt * job.tile_rows;
   if (i0 >= seq.sq) return;
-  ItemRunner(p, b, hk, seq, i0, std::min(job.tile_rows, seq.sq - i0)).Run();
+  ItemRunner(p, job.kv, b, hk, seq, i0, std::min(job.tile_rows, seq.sq - i0)).Run();
+}
+
+struct PrepareJob {
+  const AttentionParams* p;
+  PreparedKV* kv;
+};
+
+void PrepareItem(void* data, size_t index) {
+  const PrepareJob& job = *static_cast<const PrepareJob*>(data);
+  const AttentionParams& p = *job.p;
+  const int64_t tile = static_cast<int64_t>(index) / p.heads_kv;
+  const int hk = static_cast<int>(index % p.heads_kv);
+  const int b = job.kv->tile_seq[tile];
+  const Sequence seq = Describe(p, b);
+  const int t = static_cast<int>(tile - job.kv->seq_tile0[b]);
+  const int j0 = t * kKeyTile;
+  std::vector<float> row(p.head_dim);
+  float* kt = job.kv->kt + (tile * p.heads_kv + hk) * job.kv->kt_size;
+  float* v = job.kv->v + (tile * p.heads_kv + hk) * job.kv->v_size;
+  ItemRunner::LoadKeyTile(p, b, hk, seq.k_begin, j0, std::min(kKeyTile, seq.sk_valid - j0), kt, v, row.data());
+}
+
+// Converts every key tile once when several query tiles will read it (and the copy stays modest).
+bool Prepare(const AttentionParams& p, int q_tiles, const ParallelFor& parallel_for, PreparedKV* kv) {
+  if (q_tiles < 2) return false;
+  kv->seq_tile0.resize(p.batch + 1);
+  int64_t tiles = 0;
+  for (int b = 0; b < p.batch; ++b) {
+    kv->seq_tile0[b] = tiles;
+    const Sequence seq = Describe(p, b);
+    tiles += (std::max(seq.sk_valid, 0) + kKeyTile - 1) / kKeyTile;
+  }
+  kv->seq_tile0[p.batch] = tiles;
+  kv->kt_size = static_cast<int64_t>(p.head_dim) * kKeyTile;
+  kv->v_size = static_cast<int64_t>(kKeyTile) * RoundUp(p.head_dim_v, kColBlock);
+  const int64_t floats = tiles * p.heads_kv * (kv->kt_size + kv->v_size);
+  constexpr int64_t kMaxFloats = int64_t(1) << 27;  // 512 MiB: beyond that, convert per query tile
+  if (tiles == 0 || floats > kMaxFloats) return false;
+  kv->tile_seq.resize(tiles);
+  for (int b = 0; b < p.batch; ++b) {
+    for (int64_t t = kv->seq_tile0[b]; t < kv->seq_tile0[b + 1]; ++t) kv->tile_seq[t] = b;
+  }
+  // Kept per calling thread between calls: a fresh multi-megabyte block each call costs more in page
+  // faults than the conversion saves. It holds the largest call's tiles (linear in the key length).
+  thread_local std::vector<float> storage;
+  if (storage.size() < static_cast<size_t>(floats)) {
+    storage.clear();
+    storage.shrink_to_fit();
+    storage.resize(floats);
+  }
+  kv->kt = storage.data();
+  kv->v = storage.data() + tiles * p.heads_kv * kv->kt_size;
+  PrepareJob job{&p, kv};
+  parallel_for(&PrepareItem, static_cast<size_t>(tiles * p.heads_kv), &job);
+  return true;
 }
 
 }  // namespace
@@ -275,6 +382,8 @@ std::string Run(const AttentionParams& p, const ParallelFor& parallel_for) {
   if (p.batch <= 0 || p.heads_q <= 0 || p.seqlen_q <= 0) return "";  // nothing to compute
   const int tile_rows = std::max(1, kQueryTile / p.group_size());
   Job job{&p, tile_rows, (p.seqlen_q + tile_rows - 1) / tile_rows};
+  PreparedKV kv;
+  if (Prepare(p, job.q_tiles, parallel_for, &kv)) job.kv = &kv;
   const size_t total = static_cast<size_t>(p.batch) * p.heads_kv * job.q_tiles;
   parallel_for(&RunItem, total, &job);
   return "";

@@ -58,6 +58,9 @@ describe('FlashAttention on CPU: features', () => {
     ['key_lengths with causal bottom-right', { ...base, dtype: 'float32', keyLengths: [127, 70], causal: true, bottomRight: true }],
     ['ALiBi [Hq]', { ...base, dtype: 'float32', alibi: 'heads' }],
     ['ALiBi [B, Hq] causal bottom-right bf16', { ...base, dtype: 'bfloat16', alibi: 'batch', causal: true, bottomRight: true }],
+    // Several query tiles per KV head: key/value tiles are converted once and shared (PreparedKV).
+    ['shared key tiles: GQA 4, key_lengths, causal bottom-right window, ALiBi', { dtype: 'float32', B: 2, Sq: 300, Sk: 1000, Hq: 8, Hk: 2, D: 64, keyLengths: [1000, 517], causal: true, bottomRight: true, windowLeft: 200, alibi: 'batch', lse: true }],
+    ['shared key tiles fp16 with bias and mask', { dtype: 'float16', B: 1, Sq: 200, Sk: 300, Hq: 2, Hk: 2, D: 48, Dv: 40, bias: [1, 2, 200, 300], mask: { dims: [200, 300], keep: 0.7 } }],
     ['everything at once', { ...base, dtype: 'float32', softcap: 4, bias: [1, 1, 64, 127], mask: { dims: [2, 4, 64, 127], keep: 0.9 }, keyLengths: [100, 127], alibi: 'heads', causal: true, bottomRight: true, windowLeft: 30, maskedRows: 'uniform' }],
   ];
   for (const [name, c] of cases) {

@@ -163,6 +163,14 @@ export class Graph {
     this.producer.delete(value);
   }
 
+  /** Makes `node` read `to` where it read `from` (for Shape reads moved to an equally shaped value). */
+  replaceInput(node: Node, from: string, to: string): void {
+    node.proto.input = node.proto.input.map((x) => (x === from ? to : x));
+    const list = this.consumers.get(from);
+    if (list) this.consumers.set(from, list.filter((n) => n !== node));
+    this.addUse(to, node);
+  }
+
   /** Sets the producer of `value` after `detachOutput` gave it up. */
   claimOutput(node: Node, value: string): void { this.producer.set(value, node); }
 

@@ -20,7 +20,7 @@ type Handler = (n: Node, ins: (ValueFacts | undefined)[], g: Graph, facts: Facts
 const UNARY_SAME = new Set(['Identity', 'Dropout', 'Neg', 'Sqrt', 'Tanh', 'Erf', 'Relu', 'Sigmoid', 'Exp', 'Log', 'Abs', 'Reciprocal',
   'Softmax', 'LogSoftmax', 'LayerNormalization', 'SimplifiedLayerNormalization', 'Gelu', 'FastGelu', 'Trilu', 'Sin', 'Cos',
   'Floor', 'Ceil', 'Round', 'Clip', 'Elu', 'LeakyRelu', 'HardSigmoid', 'Softplus', 'Softsign', 'BatchNormalization',
-  'InstanceNormalization', 'GroupNormalization', 'SkipLayerNormalization', 'RotaryEmbedding', 'Mish', 'CumSum']);
+  'InstanceNormalization', 'GroupNormalization', 'SkipLayerNormalization', 'RotaryEmbedding', 'Mish', 'CumSum', 'Sign']);
 /** Unary ops whose values are folded (scales computed from shapes, e.g. 1/sqrt(head_dim)). */
 const FOLD_UNARY: Record<string, (x: number) => number> = {
   Sqrt: Math.sqrt, Reciprocal: (x) => 1 / x, Neg: (x) => -x, Identity: (x) => x, Abs: Math.abs, Exp: Math.exp, Log: Math.log,
@@ -88,6 +88,24 @@ function broadcastValues(op: string, a: ValueFacts, b: ValueFacts, outShape: Dim
     const r = elementwise(op, x, y, isFloat);
     if (r === undefined) return undefined;
     out.push(r);
+  }
+  return out;
+}
+
+/** Values of a small static tensor re-indexed: out[idx] = x[map(idx)] (row-major). */
+function remap(value: Dim[] | undefined, inShape: Dim[], outShape: Dim[], map: (idx: number[]) => number[]): Dim[] | undefined {
+  if (!value || !inShape.every((d) => typeof d === 'number') || !outShape.every((d) => typeof d === 'number')) return undefined;
+  const ins = inShape as number[], outs = outShape as number[];
+  const n = outs.reduce((a, b) => a * b, 1);
+  if (n > MAX_TRACKED) return undefined;
+  const out: Dim[] = [];
+  const idx = new Array(outs.length).fill(0);
+  for (let k = 0; k < n; k++) {
+    const src = map(idx);
+    let flat = 0;
+    for (let a = 0; a < ins.length; a++) flat = flat * ins[a]! + src[a]!;
+    out.push(value[flat]!);
+    for (let a = outs.length - 1; a >= 0; a--) { if (++idx[a] < outs[a]!) break; idx[a] = 0; }
   }
   return out;
 }
@@ -183,7 +201,9 @@ const handlers: Record<string, Handler> = {
   Transpose: (n, [x]) => {
     if (!x?.shape) return [{ dtype: x?.dtype }];
     const perm = n.ints('perm') ?? x.shape.map((_, i) => x.shape!.length - 1 - i);
-    return [{ dtype: x.dtype, shape: perm.map((p) => x.shape![p]!) }];
+    const shape = perm.map((p) => x.shape![p]!);
+    const value = remap(x.value, x.shape, shape, (idx) => { const src = new Array(idx.length); perm.forEach((p, k) => { src[p] = idx[k]; }); return src; });
+    return [{ dtype: x.dtype, shape, value }];
   },
   Unsqueeze: (n, [x, a], g) => {
     const axes = n.ints('axes') ?? (a?.value?.every((v) => typeof v === 'number') ? (a.value as number[]) : undefined);
@@ -286,7 +306,8 @@ const handlers: Record<string, Handler> = {
     }
     const axes = num(3) ?? starts.map((_, i) => i), steps = num(4) ?? starts.map(() => 1);
     const shape = [...x.shape];
-    let value = x.value && x.shape.length === 1 ? [...x.value] : undefined;
+    const startOf: number[] = x.shape.map(() => 0), stepOf: number[] = x.shape.map(() => 1);
+    let value: Dim[] | undefined = x.value;
     axes.forEach((a0, i) => {
       const a = normAxis(a0, x.shape!.length);
       const d = x.shape![a]!;
@@ -302,8 +323,10 @@ const handlers: Record<string, Handler> = {
       const e = step > 0 ? clamp(en < 0 ? en + d : en, 0, d) : clamp(en < 0 ? en + d : en, -1, d - 1);
       const len = Math.max(0, Math.ceil((e - s) / step));
       shape[a] = len;
-      if (value) value = Array.from({ length: len }, (_, k) => value![s + k * step]!);
+      startOf[a] = s;
+      stepOf[a] = step;
     });
+    value = remap(value, x.shape, shape, (idx) => idx.map((k, a) => startOf[a]! + k * stepOf[a]!));
     return [{ dtype: x.dtype, shape, value }];
   },
   Expand: (_n, [x, s]) => {

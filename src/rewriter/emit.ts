@@ -35,11 +35,15 @@ export interface AttentionPlan {
   scale: number;
   attributes: Record<string, number | string>;
   biases: string[];
+  /** Biases of [B·H, Sq, Sk] scores (batched matmuls): reshaped to [B, H, ..] when written. */
+  mergedBiases?: { value: string; heads: number }[];
   /** Boolean tensors, true = attend (already in that sense). */
   masks: string[];
   /** Boolean tensors that must be negated first (true = masked). */
   negatedMasks: string[];
   keyLengths?: string;
+  /** A value shaped like the result, for Shape nodes that read the result on its way out. */
+  shapeDonor?: string;
   /** Nodes this site covers (for the report of removed nodes). */
   matched: Node[];
 }
@@ -72,7 +76,7 @@ export function emitAttention(g: Graph, facts: Facts, plan: AttentionPlan, optio
   const hq = c.q.heads, hk = c.k.heads;
   if (hk !== c.v.heads || hq % hk !== 0) return `head counts do not fit: q ${hq}, k ${hk}, v ${c.v.heads}`;
   if (!dimEq(c.q.headDim, c.k.headDim)) return 'q and k head dims differ';
-  for (const b of plan.biases) if (facts.dtype(b) !== T) return `the bias '${b}' is ${facts.dtype(b) === DT.FLOAT ? 'float32' : 'another dtype'}, not the model's attention dtype`;
+  for (const b of [...plan.biases, ...(plan.mergedBiases ?? []).map((m) => m.value)]) if (facts.dtype(b) !== T) return `the bias '${b}' is ${facts.dtype(b) === DT.FLOAT ? 'float32' : 'another dtype'}, not the model's attention dtype`;
   const scale = plan.scale * c.q.scale * c.k.scale;
   if (!Number.isFinite(scale) || scale === 0) return `the combined scale ${scale} is not usable`;
 
@@ -85,8 +89,19 @@ export function emitAttention(g: Graph, facts: Facts, plan: AttentionPlan, optio
     return out;
   };
 
-  let bias = plan.biases[0] ?? '';
-  for (const b of plan.biases.slice(1)) bias = helper('Add', [bias, b]);
+  const biases = [...plan.biases];
+  for (const { value, heads } of plan.mergedBiases ?? []) {
+    const s = facts.shape(value)!;
+    if (s.length < 3) { biases.push(value); continue; }
+    // [x, d1, d2] -> [x, 1, d1, d2]; when x is B·H, -> [B, H, d1, d2]; when x is 1 it broadcasts as is.
+    const axes = helper('Constant', [], [makeAttribute('value_ints', [1])]);
+    const four = helper('Unsqueeze', [value, axes]);
+    if (s[0] === 1) { biases.push(four); continue; }
+    const shape = helper('Constant', [], [makeAttribute('value_ints', [-1, heads, 0, 0])]);
+    biases.push(helper('Reshape', [four, shape]));
+  }
+  let bias = biases[0] ?? '';
+  for (const b of biases.slice(1)) bias = helper('Add', [bias, b]);
   const masks = [...plan.masks, ...plan.negatedMasks.map((m) => helper('Not', [m]))];
   let mask = masks[0] ?? '';
   for (const m of masks.slice(1)) mask = helper('And', [mask, m]);
@@ -105,6 +120,7 @@ export function emitAttention(g: Graph, facts: Facts, plan: AttentionPlan, optio
   const lower = castTo !== undefined && T === DT.FLOAT;
   const cast = (x: string) => (x && lower ? helper('Cast', [x], [makeAttribute('to', castTo!)]) : x);
 
+  for (const { node, from } of c.out.shapeReads) g.replaceInput(node, from, plan.shapeDonor!);
   g.detachOutput(owner, target);
   const out = lower ? g.freshName(`${target}/fa_out`) : target;
   const node = g.insertBefore(owner, {

@@ -120,15 +120,18 @@ function ids(axis: Atom[]): string { return axis.filter((a) => a.size !== 1).map
 
 /** What the use needs: per axis, the atom ids (size-1 atoms ignored), e.g. ['B','HR','S','D']. */
 export type Want = 'q' | 'kt' | 'kv';
-function fits(layout: Layout, want: Want, sizes: Record<string, Dim>): boolean {
-  const w = want === 'kt' ? ['B', 'H', 'D', 'S'] : ['B', 'H', 'S', 'D'];
-  if (layout.length !== 4) return false;
+function fits(layout: Layout, want: Want, sizes: Record<string, Dim>, merged: boolean): boolean {
+  // Rank 4 reads [B,H,S,D] ([B,H,D,S] for kt); rank 3 reads batch and heads merged, [B·H,S,D].
+  const w4 = want === 'kt' ? ['B', 'H', 'D', 'S'] : ['B', 'H', 'S', 'D'];
+  const w = merged ? ['BH', ...w4.slice(2)] : w4;
+  if (layout.length !== w.length) return false;
+  const expect = (exp: string) => [...exp].filter((id) => sizes[id] !== 1).join('');
   return layout.every((axis, k) => {
     const got = ids(axis);
     const exp = w[k]!;
     // GQA repeat_kv: kv heads outer, repeats inner (query head h reads kv head h / R).
     if (exp === 'H' && want !== 'q' && (got === 'HR' || (got === 'R' && sizes.H === 1))) return true;
-    return got === (sizes[exp] === 1 ? '' : exp);
+    return got === expect(exp);
   });
 }
 
@@ -152,11 +155,15 @@ function seeds(shape: Dim[], headDim: Dim): { form: Form; layout: Layout; heads?
  * Every source of `value` (itself included) that attention can read directly, with its form.
  * `want` says how the use reads it: q and kv as [B,H,S,D], kt (the K of Q·Kᵀ) as [B,H,D,S].
  */
-export function operandSources(g: Graph, facts: Facts, value: string, want: Want): Operand[] {
+export function operandSources(g: Graph, facts: Facts, value: string, want: Want, mergedHeads?: number): Operand[] {
   const finalShape = facts.shape(value);
-  if (!finalShape || finalShape.length !== 4) return [];
-  const headDim = want === 'kt' ? finalShape[2]! : finalShape[3]!;
-  const seqLen = want === 'kt' ? finalShape[3]! : finalShape[2]!;
+  const merged = mergedHeads !== undefined;
+  if (!finalShape || finalShape.length !== (merged ? 3 : 4)) return [];
+  const r = finalShape.length;
+  const headDim = want === 'kt' ? finalShape[r - 2]! : finalShape[r - 1]!;
+  const seqLen = want === 'kt' ? finalShape[r - 1]! : finalShape[r - 2]!;
+  const batch = merged ? dimDiv(finalShape[0]!, mergedHeads) : finalShape[0]!;
+  if (batch === undefined) return [];
   const chain = viewChain(g, facts, value);
   const found: Operand[] = [];
   for (let start = 0; start <= chain.length; start++) {
@@ -172,25 +179,45 @@ export function operandSources(g: Graph, facts: Facts, value: string, want: Want
         layout = replay(g, facts, n, layout);
       }
       if (!layout || typeof seed.heads !== 'number') continue;
-      if (!fits(layout, want, { B: finalShape[0]!, S: seqLen, D: headDim, H: seed.heads })) continue;
+      if (merged && seed.heads !== mergedHeads) continue;
+      if (!fits(layout, want, { B: batch, S: seqLen, D: headDim, H: seed.heads }, merged)) continue;
       found.push({ value: src, form: seed.form, heads: seed.heads, headDim, scale, through: chain.slice(start) });
     }
   }
   return found;
 }
 
-/** Where the attention result [B,H,S,Dv] can be delivered: itself, or a later packed/BSHD view. */
-export interface Delivery { value: string; form: Form; through: Node[] }
-export function outputTargets(g: Graph, facts: Facts, value: string, heads: number): Delivery[] {
+/**
+ * Where the attention result [B,H,S,Dv] can be delivered: itself, or a later packed/BSHD view.
+ * Shape nodes reading the way there may be moved to `shapeDonor`, a value of the same shape
+ * (exporters read the result's shape to build the merge Reshape).
+ */
+export interface Delivery { value: string; form: Form; through: Node[]; shapeReads: { node: Node; from: string }[] }
+export function outputTargets(g: Graph, facts: Facts, value: string, heads: number, shapeDonor?: string): Delivery[] {
   const shape = facts.shape(value);
-  if (!shape || shape.length !== 4) return [];
-  const out: Delivery[] = [{ value, form: 'BHSD', through: [] }];
-  let layout: Layout | undefined = [[{ id: 'B', size: shape[0]! }], [{ id: 'H', size: heads }], [{ id: 'S', size: shape[2]! }], [{ id: 'D', size: shape[3]! }]];
+  if (!shape || (shape.length !== 4 && shape.length !== 3)) return [];
+  // A rank-3 result [B·H, S, Dv] (batched matmuls) is no form of the op: only its views are.
+  const merged = shape.length === 3;
+  const batch = merged ? dimDiv(shape[0]!, heads) : shape[0]!;
+  if (batch === undefined) return [];
+  const out: Delivery[] = merged ? [] : [{ value, form: 'BHSD', through: [], shapeReads: [] }];
+  const shapeReads: { node: Node; from: string }[] = [];
+  const donorFits = (v: string) => {
+    const a = shapeDonor ? facts.shape(shapeDonor) : undefined, b = facts.shape(v);
+    return !!a && !!b && a.length === b.length && a.every((d, k) => dimEq(d, b[k]));
+  };
+  const [s, d] = shape.slice(-2) as [Dim, Dim];
+  let layout: Layout | undefined = merged
+    ? [[{ id: 'B', size: batch }, { id: 'H', size: heads }], [{ id: 'S', size: s }], [{ id: 'D', size: d }]]
+    : [[{ id: 'B', size: batch }], [{ id: 'H', size: heads }], [{ id: 'S', size: s }], [{ id: 'D', size: d }]];
   let cur = value;
   const through: Node[] = [];
   for (let k = 0; k < MAX_CHAIN && layout; k++) {
-    const uses = g.usesOf(cur);
-    if (uses.length !== 1 || g.isGraphOutput(cur) || g.subgraphUses.has(cur)) break;
+    let uses = g.usesOf(cur);
+    if (g.isGraphOutput(cur) || g.subgraphUses.has(cur)) break;
+    const shapes = uses.filter((u) => u.op === 'Shape' && u.domain === '');
+    if (shapes.length && donorFits(cur)) { shapeReads.push(...shapes.map((node) => ({ node, from: cur }))); uses = uses.filter((u) => !shapes.includes(u)); }
+    if (uses.length !== 1) break;
     const n = uses[0]!;
     if (n.domain !== '' || !['Transpose', 'Reshape', 'Identity'].includes(n.op) || n.input(0) !== cur) break;
     layout = replay(g, facts, n, layout);
@@ -199,8 +226,9 @@ export function outputTargets(g: Graph, facts: Facts, value: string, heads: numb
     cur = n.outputs[0]!;
     const sig = layout.map(ids).join(',');
     const one = (id: string) => (layout!.flat().some((a) => a.id === id) ? id : '');
-    if (sig === [one('B'), one('S'), one('H') + 'D'].join(',')) out.push({ value: cur, form: 'packed', through: [...through] });
-    else if (sig === [one('B'), one('S'), one('H'), 'D'].join(',')) out.push({ value: cur, form: 'BSHD', through: [...through] });
+    if (sig === [one('B'), one('S'), one('H') + 'D'].join(',')) out.push({ value: cur, form: 'packed', through: [...through], shapeReads: [...shapeReads] });
+    else if (merged && sig === [one('B'), one('H'), 'S', 'D'].join(',')) out.push({ value: cur, form: 'BHSD', through: [...through], shapeReads: [...shapeReads] });
+    else if (sig === [one('B'), one('S'), one('H'), 'D'].join(',')) out.push({ value: cur, form: 'BSHD', through: [...through], shapeReads: [...shapeReads] });
   }
   return out;
 }

@@ -1,7 +1,7 @@
 // The decomposed attention that exporters write: Softmax(scale·Q·Kᵀ + masks) · V, with head
 // split/merge views around it. Anchored on Softmax; covers eager attention, torch's SDPA
 // decomposition (sqrt-scale on Q and K, boolean masks, the NaN guard) and onnxscript's output.
-import { FLOAT_TYPES, uniformValue, type Dim, type Facts, type Graph, type Node } from '../../ir/index.js';
+import { FLOAT_TYPES, dimEq, dimMul, uniformValue, type Dim, type Facts, type Graph, type Node } from '../../ir/index.js';
 import type { AttentionPlan } from '../emit.js';
 import { constant, match, op, v } from '../pattern.js';
 import { operandSources, outputTargets, type Want } from '../views.js';
@@ -14,12 +14,13 @@ export const PATTERN = 'decomposed-attention';
 /** torch's SDPA replaces the NaN rows of all-masked softmax by zeros: Where(IsNaN(p), 0, p). */
 const nanGuard = op('Where', op('IsNaN', v('p')), constant('zero', (c) => uniformValue(c) === 0 && c.dims.every((d) => d === 1)), v('p'));
 
-interface ProbsPath { pv: Node; guard: boolean; nodes: Node[] }
+interface ProbsPath { pv: Node; guard: boolean; nodes: Node[]; merged: boolean }
 
 /** Follows the probabilities from Softmax to the P·V MatMul through Casts, Dropout and the NaN guard. */
 function probsToValue(g: Graph, facts: Facts, softmax: Node): ProbsPath | string {
   let cur = softmax.outputs[0]!;
   let guard = false;
+  let merged = false;
   const nodes: Node[] = [];
   for (let step = 0; step < 8; step++) {
     if (g.isGraphOutput(cur) || g.subgraphUses.has(cur)) return 'the attention probabilities are a graph output or used by a subgraph';
@@ -36,8 +37,15 @@ function probsToValue(g: Graph, facts: Facts, softmax: Node): ProbsPath | string
     if (uses.length !== 1) return uses.length ? 'the attention probabilities are used outside the attention' : 'the attention probabilities are unused';
     const n = uses[0]!;
     if (n.domain !== '') return `unsupported ${n.domain}.${n.op} after Softmax`;
-    if (n.op === 'MatMul' && n.input(0) === cur) return { pv: n, guard, nodes };
-    if (n.op === 'Einsum' && n.input(0) === cur && isProbsTimesValue(n)) return { pv: n, guard, nodes };
+    if (n.op === 'MatMul' && n.input(0) === cur) return { pv: n, guard, nodes, merged };
+    if (n.op === 'Einsum' && n.input(0) === cur && isProbsTimesValue(n)) return { pv: n, guard, nodes, merged };
+    if (n.op === 'Reshape' && !merged) {
+      // [B, H, Sq, Sk] -> [B·H, Sq, Sk] for a batched 3-D P·V (BLOOM, DeBERTa).
+      const [from, to] = [facts.shape(cur), facts.shape(n.outputs[0])];
+      if (from?.length === 4 && to?.length === 3 && dimEq(to[0], dimMul(from[0]!, from[1]!)) && dimEq(to[1], from[2]) && dimEq(to[2], from[3])) {
+        merged = true; nodes.push(n); cur = n.outputs[0]!; continue;
+      }
+    }
     if (n.op === 'Identity' || (n.op === 'Cast' && FLOAT_TYPES.has(n.int('to', 0)))) { nodes.push(n); cur = n.outputs[0]!; continue; }
     if (n.op === 'Dropout') {
       // Inference: Dropout is the identity unless training_mode is a true constant.
@@ -91,14 +99,23 @@ export function planDecomposedAttention(g: Graph, facts: Facts, softmax: Node): 
     if (!f) return `Einsum '${qk.str('equation', '')}' is not a per-head q·k product`;
     kWant = f;
   }
-  const scores = facts.shape(qk.outputs[0]);
+  // Batched 3-D matmuls merge batch and heads, on either side of the Softmax: H comes from the 4-D scores.
+  const heads3 = chain.mergedHeads;
+  const scores = heads3 !== undefined ? facts.shape(softmax.input(0)) : facts.shape(qk.outputs[0]);
   if (!scores || scores.length !== 4) return 'the Q·Kᵀ product is not a rank-4 [B, H, Sq, Sk] tensor';
+  const headsPV = path.merged ? scores[1] : undefined;
+  if (path.merged && typeof headsPV !== 'number') return 'the head count of the merged P·V is not static';
   const resultShape = facts.shape(path.pv.outputs[0]);
-  if (!resultShape || resultShape.length !== 4) return 'the P·V product is not a rank-4 [B, H, Sq, Dv] tensor';
+  if (!resultShape || resultShape.length !== (path.merged ? 3 : 4)) return 'the P·V product is not a [B, H, Sq, Dv] tensor';
+  const scores3 = heads3 !== undefined ? facts.shape(qk.outputs[0]) : undefined;
+  for (const b of chain.biases3) {
+    const problem = scores3 ? broadcastProblem(facts, b, scores3) : 'no merged scores';
+    if (problem) return problem;
+  }
 
-  const q = operandSources(g, facts, qk.input(0)!, 'q');
-  const k = operandSources(g, facts, qk.input(1)!, kWant);
-  const val = operandSources(g, facts, path.pv.input(1)!, 'kv');
+  const q = operandSources(g, facts, qk.input(0)!, 'q', heads3);
+  const k = operandSources(g, facts, qk.input(1)!, kWant, heads3);
+  const val = operandSources(g, facts, path.pv.input(1)!, 'kv', headsPV as number | undefined);
   if (!q.length) return 'Q is not a [B, H, S, D] view of a projection (heads not proven)';
   if (!k.length) return 'K is not a [B, H, S, D] view of a projection (heads not proven)';
   if (!val.length) return 'V is not a [B, H, S, D] view of a projection (heads not proven)';
@@ -151,10 +168,12 @@ export function planDecomposedAttention(g: Graph, facts: Facts, softmax: Node): 
     pattern: PATTERN,
     resultNode: path.pv,
     q, k, v: val,
-    deliveries: outputTargets(g, facts, path.pv.outputs[0]!, heads),
+    deliveries: outputTargets(g, facts, path.pv.outputs[0]!, heads, qk.input(0)),
+    shapeDonor: qk.input(0),
     scale: chain.scale,
     attributes,
     biases,
+    mergedBiases: chain.biases3.map((value) => ({ value, heads })),
     masks: [...kept.filter((m) => m.attendWhen).map((m) => m.cond), ...extra],
     negatedMasks: kept.filter((m) => !m.attendWhen).map((m) => m.cond),
     matched: [softmax, ...path.nodes, path.pv, ...chain.nodes],

@@ -56,7 +56,7 @@ export function planMsMultiHeadAttention(g: Graph, facts: Facts, node: Node): At
     resultNode: node,
     q: [{ value: q, form: 'packed', heads, headDim, scale: 1, through: [] }],
     k: kOps, v: vOps,
-    deliveries: [{ value: node.outputs[0]!, form: 'packed', through: [] }],
+    deliveries: [{ value: node.outputs[0]!, form: 'packed', through: [], shapeReads: [] }],
     scale,
     attributes,
     biases: bias ? [bias] : [],

@@ -31,7 +31,7 @@ export function planOnnxAttention(g: Graph, facts: Facts, node: Node): Attention
     const qo = packedOperand(facts, q, qHeads), ko = packedOperand(facts, k, kvHeads), vo = packedOperand(facts, v, kvHeads);
     if (!qo || !ko || !vo) return 'rank-3 Attention whose head counts do not divide the hidden sizes';
     [qs, ks, vs] = [[qo], [ko], [vo]];
-    deliveries = [{ value: node.outputs[0]!, form: 'packed' as const, through: [] }];
+    deliveries = [{ value: node.outputs[0]!, form: 'packed' as const, through: [], shapeReads: [] }];
   } else if (rank === 4) {
     qs = operandSources(g, facts, q, 'q');
     ks = operandSources(g, facts, k, 'kv');

@@ -1,7 +1,7 @@
 // Reading what happens to the scores between Q·Kᵀ and Softmax: scaling, softcap, additive biases
 // and masks. The op computes, in this order, scale·(q·k), softcap, + bias, exclusion; a graph that
 // applies them in another order (a bias before the scale, ...) is not rewritten.
-import { DT, FLOAT_TYPES, dimEq, knownConstant, lowestFinite, readTensor, type Dim, uniformValue, type Facts, type Graph, type Node } from '../../ir/index.js';
+import { DT, FLOAT_TYPES, dimEq, dimMul, knownConstant, lowestFinite, readTensor, type Dim, uniformValue, type Facts, type Graph, type Node } from '../../ir/index.js';
 import { constant, match, op, v } from '../pattern.js';
 import { scalarFactor } from '../views.js';
 
@@ -24,6 +24,10 @@ export interface ScoreChain {
   biases: string[];
   masks: MaskTerm[];
   nodes: Node[];
+  /** Batched matmuls: Q·Kᵀ is [B·H, Sq, Sk] and a Reshape splits it into [B, H, Sq, Sk] with this H. */
+  mergedHeads?: number;
+  /** Biases added to the [B·H, Sq, Sk] scores, before that Reshape. */
+  biases3: string[];
 }
 
 const isScalar = (c: { dims: number[] }) => c.dims.every((d) => d === 1);
@@ -45,11 +49,11 @@ function isExcluding(fill: number, dtype: number | undefined): boolean {
 type Phase = 0 | 1 | 2; // 0: masks/biases, 1: after softcap, 2: after scale (walking upwards)
 
 export function readScoreChain(g: Graph, facts: Facts, softmaxInput: string): ScoreChain | string {
-  return walk(g, facts, softmaxInput, 0, { scale: 1, softcap: 0, biases: [], masks: [], nodes: [] });
+  return walk(g, facts, softmaxInput, 0, { scale: 1, softcap: 0, biases: [], masks: [], nodes: [], biases3: [] });
 }
 
 type Acc = Omit<ScoreChain, 'qk'>;
-const clone = (a: Acc): Acc => ({ scale: a.scale, softcap: a.softcap, biases: [...a.biases], masks: [...a.masks], nodes: [...a.nodes] });
+const clone = (a: Acc): Acc => ({ ...a, biases: [...a.biases], masks: [...a.masks], nodes: [...a.nodes], biases3: [...a.biases3] });
 
 function walk(g: Graph, facts: Facts, cur: string, phase: Phase, acc: Acc): ScoreChain | string {
   const known = (x: string | undefined) => knownConstant(g, facts, x);
@@ -63,6 +67,17 @@ function walk(g: Graph, facts: Facts, cur: string, phase: Phase, acc: Acc): Scor
     case 'MatMul': return { ...next, qk: p };
     case 'Einsum': return p.inputs.length === 2 ? { ...next, qk: p } : 'Einsum with more than two inputs';
     case 'Identity': return walk(g, facts, p.input(0)!, phase, next);
+    case 'Reshape': {
+      // [B·H, Sq, Sk] -> [B, H, Sq, Sk]: scores of batched 3-D matmuls (BLOOM, DeBERTa).
+      const [from, to] = [facts.shape(p.input(0)), facts.shape(cur)];
+      if (acc.mergedHeads !== undefined) return 'two Reshapes on the scores';
+      if (!from || !to || from.length !== 3 || to.length !== 4 || typeof to[1] !== 'number' ||
+          !dimEq(dimMul(to[0]!, to[1]), from[0]) || !dimEq(to[2], from[1]) || !dimEq(to[3], from[2])) {
+        return 'a Reshape on the scores that is not a split of batch·heads';
+      }
+      next.mergedHeads = to[1];
+      return walk(g, facts, p.input(0)!, phase, next);
+    }
     case 'Cast': {
       const from = facts.dtype(p.input(0));
       if (!FLOAT_TYPES.has(p.int('to', 0)) || from === undefined || !FLOAT_TYPES.has(from)) return 'a Cast to or from a non-float type on the scores';
@@ -96,6 +111,18 @@ function walk(g: Graph, facts: Facts, cur: string, phase: Phase, acc: Acc): Scor
       }
       if (phase !== 0) return 'a bias added before the scale or softcap';
       let reason = '';
+      if (acc.mergedHeads !== undefined) {
+        for (const [chain, other] of [[p.input(0)!, p.input(1)!], [p.input(1)!, p.input(0)!]] as const) {
+          const dt = facts.dtype(other);
+          if (dt !== undefined && !FLOAT_TYPES.has(dt)) continue;
+          const withTerm = clone(next);
+          withTerm.biases3.push(other);
+          const r = walk(g, facts, chain, 0, withTerm);
+          if (typeof r !== 'string') return r;
+          reason ||= r;
+        }
+        return reason || 'a non-float tensor added to the scores';
+      }
       for (const [chain, other] of [[p.input(0)!, p.input(1)!], [p.input(1)!, p.input(0)!]] as const) {
         const withTerm = clone(next);
         // The additive mask may reach the scores through Casts (a float32 mask in a float16 model).
@@ -120,6 +147,7 @@ function walk(g: Graph, facts: Facts, cur: string, phase: Phase, acc: Acc): Scor
     }
     case 'Where': {
       if (phase !== 0) return 'a mask applied before the scale or softcap';
+      if (acc.mergedHeads !== undefined) return 'a Where mask on [B·H, Sq, Sk] scores';
       const [cond, a, b] = [p.input(0)!, p.input(1)!, p.input(2)!];
       const dtype = facts.dtype(p.outputs[0]);
       for (const [chain, fillV, attendWhen] of [[a, b, true], [b, a, false]] as const) {

@@ -2,9 +2,9 @@
 // sorted). Dims are numbers or symbolic monomials (dims.ts); small integer tensors (shape
 // arithmetic: Shape -> Gather -> Concat -> Reshape) also carry their element values, symbolic or
 // not, so reshapes that exporters build at run time still give proven output shapes.
-import { DT, FLOAT_TYPES, type ConstValue } from './constants.js';
+import { DT, FLOAT_TYPES, readConstantAttribute, type ConstValue } from './constants.js';
 import { dimDiv, dimMul, dimProduct, freshDim, symDim, type Dim } from './dims.js';
-import type { Graph, Node } from './graph.js';
+import { Node, type Graph } from './graph.js';
 
 export interface ValueFacts {
   dtype?: number;
@@ -147,7 +147,7 @@ function reduce(n: Node, ins: (ValueFacts | undefined)[], g: Graph): ValueFacts[
 
 const handlers: Record<string, Handler> = {
   Constant: (n, _i, g) => {
-    const c = g.constant(n.outputs[0]);
+    const c = g.constant(n.outputs[0]) ?? (n.proto.attribute.length === 1 ? readConstantAttribute(n.proto.attribute[0]!) : undefined);
     if (!c) return undefined;
     return [{ dtype: c.dtype, shape: c.dims, value: c.data.length <= MAX_TRACKED ? c.data : undefined }];
   },
@@ -444,10 +444,26 @@ export class Facts {
   rank(value: string | undefined): number | undefined { return this.get(value)?.shape?.length; }
   set(value: string, f: ValueFacts): void { this.facts.set(value, f); }
 
+  /**
+   * An If whose condition inference knows takes one branch: its nodes are inferred like the outer
+   * graph's (they see outer values), and its outputs become the If's. Branch names that would
+   * shadow outer names stop it (unknown outputs instead).
+   */
+  private inferIf(node: Node, cond: ValueFacts | undefined): ValueFacts[] | undefined {
+    const c = cond?.value?.[0];
+    if (typeof c !== 'number' || cond!.value!.length !== 1) return undefined;
+    const branch = node.attr(c ? 'then_branch' : 'else_branch')?.g;
+    if (!branch || branch.node.length > 512) return undefined;
+    for (const n of branch.node) for (const o of n.output) if (o && this.facts.has(o)) return undefined;
+    for (const p of branch.node) this.inferNode(new Node(p, -1));
+    return branch.output.map((o) => this.facts.get(o.name) ?? {});
+  }
+
   /** Infers one node's outputs; keeps existing (seeded) facts where inference knows less. */
   inferNode(node: Node): void {
     const ins = node.inputs.map((x) => (x ? this.facts.get(x) : undefined));
     let outs: ValueFacts[] | undefined;
+    if (node.op === 'If' && node.domain === '') outs = this.inferIf(node, ins[0]);
     const h = handlers[node.op];
     if (node.domain === '' || node.domain === 'com.microsoft') {
       if (h) outs = h(node, ins, this.graph, this);

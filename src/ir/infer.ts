@@ -71,6 +71,8 @@ function elementwise(op: string, a: Dim, b: Dim, isFloat = false): Dim | undefin
     // Symbolic dims are >= 0: never equal to a negative constant (the "-1 means infer" idiom).
     case 'Equal': return a === b ? 1 : (typeof a === 'number' && a < 0) || (typeof b === 'number' && b < 0) ? 0 : undefined;
     case 'Max': return a === b ? a : undefined; case 'Min': return a === b ? a : undefined;
+    // n - L with L symbolic: an opaque symbol that Slice recognises ("the last L of n").
+    case 'Sub': return typeof a === 'number' && typeof b === 'string' && /^[A-Za-z_?][\w?]*$/.test(b) ? `(${a}-${b})` : undefined;
     default: return undefined;
   }
 }
@@ -301,6 +303,17 @@ const handlers: Record<string, Handler> = {
         const shape = [...x.shape];
         shape[normAxis(axesV[0]!, shape.length)] = endV[0];
         return [{ dtype: x.dtype, shape }];
+      }
+      // x[n - L :] along an axis of static size n (ALiBi tables cut to the sequence): L elements.
+      const startV = ins[1]?.value;
+      const tail = startV?.length === 1 && typeof startV[0] === 'string' ? /^\((\d+)-(.+)\)$/.exec(startV[0]) : null;
+      if (tail && ends && ends[0]! >= 2 ** 31 - 1 && stepsV[0] === 1 && axesV.length === 1) {
+        const a = normAxis(axesV[0]!, x.shape.length);
+        if (x.shape[a] === Number(tail[1])) {
+          const shape = [...x.shape];
+          shape[a] = tail[2]!;
+          return [{ dtype: x.dtype, shape }];
+        }
       }
       return [{ dtype: x.dtype, shape: x.shape.map(() => freshDim('sl')) }];
     }

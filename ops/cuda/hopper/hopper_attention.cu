@@ -24,6 +24,9 @@
 #ifndef FA_HOPPER_D64_WGS
 #define FA_HOPPER_D64_WGS 3
 #endif
+#ifndef FA_HOPPER_L2_GROUP_MB
+#define FA_HOPPER_L2_GROUP_MB 8
+#endif
 #ifndef FA_HOPPER_D256_BN
 #define FA_HOPPER_D256_BN 80
 #endif
@@ -45,6 +48,8 @@ std::string KernelLimits(const AttentionParams& p) {
   if (p.q_descale != nullptr || p.k_descale != nullptr || p.v_descale != nullptr) return "Hopper kernel: FP8 not implemented";
   if (p.batch < 1 || p.heads_q < 1 || p.heads_kv < 1 || p.heads_q % p.heads_kv != 0) return "Hopper kernel: bad head counts";
   if (p.seqlen_q < 1 || p.seqlen_k < 1) return "Hopper kernel: empty sequence";
+  // The row max is taken on unscaled scores: right only for a positive scale (softcap rescales first).
+  if (!(p.scale > 0.f) && !(p.softcap > 0.f)) return "Hopper kernel: scale must be positive";
   const bool may_mask_rows = p.window_left >= 0 || p.window_right >= 0 || p.key_lengths != nullptr;
   if (p.masked_rows != MaskedRows::kZero && may_mask_rows)
     return "Hopper kernel: masked_rows other than zero with windows or key lengths";
@@ -140,11 +145,11 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   a.seqlen_k = p.seqlen_k;
   a.num_m_blocks = (p.seqlen_q + Shape::kBlockM - 1) / Shape::kBlockM;
   a.num_tiles = a.num_m_blocks * p.heads_q * p.batch;
-  // K and V of one (batch, head) pair take 4·Sk·D bytes; keep the pairs in flight within ~24 MB of
+  // K and V of one (batch, head) pair take 4·Sk·D bytes; keep the pairs in flight within a part of
   // the 50 MB L2.
   const int64_t kv_bytes = int64_t(4) * p.seqlen_k * p.head_dim;
-  a.heads_per_group = int(std::max<int64_t>(1, std::min<int64_t>(int64_t(p.batch) * p.heads_q,
-                                                                   (int64_t(24) << 20) / kv_bytes)));
+  a.heads_per_group = int(std::max<int64_t>(
+      1, std::min<int64_t>(int64_t(p.batch) * p.heads_q, (int64_t(FA_HOPPER_L2_GROUP_MB) << 20) / kv_bytes)));
   a.tile_counter = static_cast<int*>(scratch.Allocate(sizeof(int)));
   if (a.tile_counter != nullptr) {
     const cudaError_t e = cudaMemsetAsync(a.tile_counter, 0, sizeof(int), stream);

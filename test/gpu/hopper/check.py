@@ -244,7 +244,7 @@ def subset(kern, label):
     """Ours only, on a few grid points: compares build variants (run.sh builds them)."""
     for D in (64, 128, 256):
         for causal in (False, True):
-            for S in (2048, 8192, 16384):
+            for S in (512, 2048, 8192, 16384):
                 B, H = 16384 // S, 2048 // D
                 flops = 4 * B * H * S * S * D / (2 if causal else 1)
                 sets = make_qkv(B, S, S, H, H, D, torch.bfloat16, "BSHD", sets=3)

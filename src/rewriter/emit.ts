@@ -42,6 +42,8 @@ export interface AttentionPlan {
   /** Boolean tensors that must be negated first (true = masked). */
   negatedMasks: string[];
   keyLengths?: string;
+  /** Shape nodes reading the probabilities [B,H,Sq,Sk] (or [B·H,Sq,Sk]): rebuilt from q and k. */
+  probShapeReads?: { reads: Node[]; q: string; k: string; kForm: 'kt' | 'kv' | 'q'; heads: number };
   /** A value shaped like the result, for Shape nodes that read the result on its way out. */
   shapeDonor?: string;
   /** Nodes this site covers (for the report of removed nodes). */
@@ -121,6 +123,7 @@ export function emitAttention(g: Graph, facts: Facts, plan: AttentionPlan, optio
   const cast = (x: string) => (x && lower ? helper('Cast', [x], [makeAttribute('to', castTo!)]) : x);
 
   for (const { node, from } of c.out.shapeReads) g.replaceInput(node, from, plan.shapeDonor!);
+  if (plan.probShapeReads) rebuildShapeReads(g, facts, plan.probShapeReads);
   g.detachOutput(owner, target);
   const out = lower ? g.freshName(`${target}/fa_out`) : target;
   const node = g.insertBefore(owner, {
@@ -147,4 +150,41 @@ function trimOptional(inputs: string[]): string[] {
   let n = inputs.length;
   while (n > 3 && !inputs[n - 1]) n--;
   return inputs.slice(0, n);
+}
+
+/**
+ * Turns each Shape read of the probabilities into a Slice of a shape built from Q's and K's
+ * shapes (B, H, Sq from Q; Sk from K), so the scores need not be computed for their shape.
+ */
+function rebuildShapeReads(g: Graph, facts: Facts, p: NonNullable<AttentionPlan['probShapeReads']>): void {
+  for (const read of p.reads) {
+    const rank = facts.rank(read.input(0));
+    const qRank = facts.rank(p.q), kRank = facts.rank(p.k);
+    if (rank === undefined || qRank === undefined || kRank === undefined) continue;
+    const add = (op: string, inputs: string[], attrs: ReturnType<typeof makeAttribute>[] = []) => {
+      const out = g.freshName(`${read.id}/fa_shape_${op.toLowerCase()}`);
+      g.insertBefore(read, { op, name: out, inputs, outputs: [out], attributes: attrs });
+      return out;
+    };
+    const dims = (x: string, start: number, end: number) => add('Shape', [x], [makeAttribute('start', start), makeAttribute('end', end)]);
+    const parts: string[] = [];
+    if (qRank === rank) parts.push(dims(p.q, 0, rank - 1));
+    else if (qRank === 3 && rank === 4) {
+      const h = add('Constant', [], [makeAttribute('value_ints', [p.heads])]);
+      parts.push(add('Div', [dims(p.q, 0, 1), h]), h, dims(p.q, 1, 2));
+    } else if (qRank === 4 && rank === 3) parts.push(add('Mul', [dims(p.q, 0, 1), dims(p.q, 1, 2)]), dims(p.q, 2, 3));
+    else continue;
+    parts.push(p.kForm === 'kt' ? dims(p.k, kRank - 1, kRank) : dims(p.k, kRank - 2, kRank - 1));
+    const full = add('Concat', parts, [makeAttribute('axis', 0)]);
+    // The read's own start/end, as a Slice of the rebuilt shape.
+    const start = read.attr('start') ? Number(read.attr('start')!.i) : 0;
+    const end = read.attr('end') ? Number(read.attr('end')!.i) : rank;
+    const starts = add('Constant', [], [makeAttribute('value_ints', [start])]);
+    const ends = add('Constant', [], [makeAttribute('value_ints', [end])]);
+    const from = read.input(0)!;
+    read.proto.opType = 'Slice';
+    read.proto.attribute = [];
+    g.replaceInput(read, from, full);
+    read.proto.input.push(starts, ends);
+  }
 }

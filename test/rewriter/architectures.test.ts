@@ -16,6 +16,7 @@ const CASES: [string, number, Record<string, number | string>][] = [
   ['gpt_bigcode.ts17_sdpa.onnx', 2, { kv_num_heads: 1, num_heads: 4 }],
   ['swin.ts17_eager.onnx', 4, {}],
   ['deberta_v2.dyn18_sdpa.onnx', 2, { num_heads: 4 }],
+  ['deberta_v2.ts17_eager.onnx', 2, { num_heads: 4 }],                // reads the probabilities' Shape
   ['bart.ts17_sdpa.onnx', 6, { num_heads: 4 }],
 ];
 

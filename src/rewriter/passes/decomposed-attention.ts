@@ -14,17 +14,22 @@ export const PATTERN = 'decomposed-attention';
 /** torch's SDPA replaces the NaN rows of all-masked softmax by zeros: Where(IsNaN(p), 0, p). */
 const nanGuard = op('Where', op('IsNaN', v('p')), constant('zero', (c) => uniformValue(c) === 0 && c.dims.every((d) => d === 1)), v('p'));
 
-interface ProbsPath { pv: Node; guard: boolean; nodes: Node[]; merged: boolean }
+interface ProbsPath { pv: Node; guard: boolean; nodes: Node[]; merged: boolean; shapeReads: Node[] }
 
 /** Follows the probabilities from Softmax to the P·V MatMul through Casts, Dropout and the NaN guard. */
 function probsToValue(g: Graph, facts: Facts, softmax: Node): ProbsPath | string {
   let cur = softmax.outputs[0]!;
   let guard = false;
   let merged = false;
+  const shapeReads: Node[] = [];
   const nodes: Node[] = [];
   for (let step = 0; step < 8; step++) {
     if (g.isGraphOutput(cur) || g.subgraphUses.has(cur)) return 'the attention probabilities are a graph output or used by a subgraph';
-    const uses = g.usesOf(cur);
+    // Shape nodes only read the probabilities' shape: they get it rebuilt from Q and K instead.
+    const all = g.usesOf(cur);
+    const reads = all.filter((n) => n.op === 'Shape' && n.domain === '');
+    shapeReads.push(...reads);
+    const uses = all.filter((n) => !reads.includes(n));
     if (uses.length === 2) {
       const where = uses.find((n) => n.op === 'Where');
       const m = where ? match(g, nanGuard, where.outputs[0]) : undefined;
@@ -37,8 +42,8 @@ function probsToValue(g: Graph, facts: Facts, softmax: Node): ProbsPath | string
     if (uses.length !== 1) return uses.length ? 'the attention probabilities are used outside the attention' : 'the attention probabilities are unused';
     const n = uses[0]!;
     if (n.domain !== '') return `unsupported ${n.domain}.${n.op} after Softmax`;
-    if (n.op === 'MatMul' && n.input(0) === cur) return { pv: n, guard, nodes, merged };
-    if (n.op === 'Einsum' && n.input(0) === cur && isProbsTimesValue(n)) return { pv: n, guard, nodes, merged };
+    if (n.op === 'MatMul' && n.input(0) === cur) return { pv: n, guard, nodes, merged, shapeReads };
+    if (n.op === 'Einsum' && n.input(0) === cur && isProbsTimesValue(n)) return { pv: n, guard, nodes, merged, shapeReads };
     if (n.op === 'Reshape' && !merged) {
       // [B, H, Sq, Sk] -> [B·H, Sq, Sk] for a batched 3-D P·V (BLOOM, DeBERTa).
       const [from, to] = [facts.shape(cur), facts.shape(n.outputs[0])];
@@ -169,6 +174,7 @@ export function planDecomposedAttention(g: Graph, facts: Facts, softmax: Node): 
     resultNode: path.pv,
     q, k, v: val,
     deliveries: outputTargets(g, facts, path.pv.outputs[0]!, heads, qk.input(0)),
+    probShapeReads: path.shapeReads.length ? { reads: path.shapeReads, q: qk.input(0)!, k: qk.input(1)!, kForm: kWant, heads } : undefined,
     shapeDonor: qk.input(0),
     scale: chain.scale,
     attributes,

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "cpu/convert.h"
@@ -59,6 +61,7 @@ struct PreparedKV {
   int64_t kt_size = 0, v_size = 0; // floats per tile
   float* kt = nullptr;
   float* v = nullptr;
+  std::unique_ptr<std::vector<float>, void (*)(std::vector<float>*)> storage{nullptr, nullptr};
   const float* KT(int b, int hk, int tile, int heads_kv) const {
     return kt + ((seq_tile0[b] + tile) * heads_kv + hk) * kt_size;
   }
@@ -321,6 +324,32 @@ void RunItem(void* data, size_t index) {
   ItemRunner(p, job.kv, b, hk, seq, i0, std::min(job.tile_rows, seq.sq - i0)).Run();
 }
 
+std::mutex g_pool_mutex;
+std::vector<std::unique_ptr<std::vector<float>>> g_pool;
+
+void ReleaseBuffer(std::vector<float>* buffer) {
+  std::lock_guard<std::mutex> lock(g_pool_mutex);
+  g_pool.emplace_back(buffer);
+}
+
+std::unique_ptr<std::vector<float>, void (*)(std::vector<float>*)> AcquireBuffer(size_t floats) {
+  std::unique_ptr<std::vector<float>> buffer;
+  {
+    std::lock_guard<std::mutex> lock(g_pool_mutex);
+    if (!g_pool.empty()) {
+      buffer = std::move(g_pool.back());
+      g_pool.pop_back();
+    }
+  }
+  if (!buffer) buffer = std::make_unique<std::vector<float>>();
+  if (buffer->size() < floats) {
+    buffer->clear();
+    buffer->shrink_to_fit();
+    buffer->resize(floats);
+  }
+  return {buffer.release(), &ReleaseBuffer};
+}
+
 struct PrepareJob {
   const AttentionParams* p;
   PreparedKV* kv;
@@ -361,16 +390,13 @@ bool Prepare(const AttentionParams& p, int q_tiles, const ParallelFor& parallel_
   for (int b = 0; b < p.batch; ++b) {
     for (int64_t t = kv->seq_tile0[b]; t < kv->seq_tile0[b + 1]; ++t) kv->tile_seq[t] = b;
   }
-  // Kept per calling thread between calls: a fresh multi-megabyte block each call costs more in page
-  // faults than the conversion saves. It holds the largest call's tiles (linear in the key length).
-  thread_local std::vector<float> storage;
-  if (storage.size() < static_cast<size_t>(floats)) {
-    storage.clear();
-    storage.shrink_to_fit();
-    storage.resize(floats);
-  }
-  kv->kt = storage.data();
-  kv->v = storage.data() + tiles * p.heads_kv * kv->kt_size;
+  // Buffers are pooled between calls: a fresh multi-megabyte block each call costs more in page
+  // faults than the conversion saves. Concurrent calls take different buffers; the pool holds as
+  // many as ran at once, each the size of the largest call (linear in the key length).
+  kv->storage = AcquireBuffer(static_cast<size_t>(floats));
+  float* storage_data = kv->storage->data();
+  kv->kt = storage_data;
+  kv->v = storage_data + tiles * p.heads_kv * kv->kt_size;
   PrepareJob job{&p, kv};
   parallel_for(&PrepareItem, static_cast<size_t>(tiles * p.heads_kv), &job);
   return true;

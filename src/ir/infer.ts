@@ -284,6 +284,16 @@ const handlers: Record<string, Handler> = {
     const q = p;
     return [{ dtype: x.dtype, shape: x.shape.map((d, k) => (q[k] === 0 && q[k + r] === 0 ? d : typeof d === 'number' ? d + q[k]! + q[k + r]! : freshDim('pad'))) }];
   },
+  Resize: (n, ins) => {
+    const x = ins[0];
+    const sizes = ins[3]?.value;
+    if (sizes && x?.shape && sizes.length === x.shape.length && !n.attr('axes')) return [{ dtype: x.dtype, shape: sizes }];
+    const scales = ins[2]?.value;
+    if (scales && x?.shape && scales.every((v) => v === 1) && scales.length === x.shape.length) return [{ dtype: x.dtype, shape: x.shape }];
+    return [{ dtype: x?.dtype }];
+  },
+  ScatterND: (_n, [x]) => [{ dtype: x?.dtype, shape: x?.shape }],
+  ScatterElements: (_n, [x]) => [{ dtype: x?.dtype, shape: x?.shape }],
   GatherElements: (_n, [x, idx]) => [{ dtype: x?.dtype, shape: idx?.shape }],
   Slice: (n, ins, g) => {
     const [x] = ins;

@@ -78,7 +78,9 @@ export function emitAttention(g: Graph, facts: Facts, plan: AttentionPlan, optio
   const hq = c.q.heads, hk = c.k.heads;
   if (hk !== c.v.heads || hq % hk !== 0) return `head counts do not fit: q ${hq}, k ${hk}, v ${c.v.heads}`;
   if (!dimEq(c.q.headDim, c.k.headDim)) return 'q and k head dims differ';
-  for (const b of [...plan.biases, ...(plan.mergedBiases ?? []).map((m) => m.value)]) if (facts.dtype(b) !== T) return `the bias '${b}' is ${facts.dtype(b) === DT.FLOAT ? 'float32' : 'another dtype'}, not the model's attention dtype`;
+  // A float32 bias that is an upcast of a T tensor is used as that tensor (the same values).
+  const plainBiases = plan.biases.map((b) => (facts.dtype(b) === T ? b : upcastSource(g, facts, b, T) ?? b));
+  for (const b of [...plainBiases, ...(plan.mergedBiases ?? []).map((m) => m.value)]) if (facts.dtype(b) !== T) return `the bias '${b}' is ${facts.dtype(b) === DT.FLOAT ? 'float32' : 'another dtype'}, not the model's attention dtype`;
   const scale = plan.scale * c.q.scale * c.k.scale;
   if (!Number.isFinite(scale) || scale === 0) return `the combined scale ${scale} is not usable`;
 
@@ -91,7 +93,7 @@ export function emitAttention(g: Graph, facts: Facts, plan: AttentionPlan, optio
     return out;
   };
 
-  const biases = [...plan.biases];
+  const biases = [...plainBiases];
   for (const { value, heads } of plan.mergedBiases ?? []) {
     const s = facts.shape(value)!;
     if (s.length < 3) { biases.push(value); continue; }
@@ -187,4 +189,11 @@ function rebuildShapeReads(g: Graph, facts: Facts, p: NonNullable<AttentionPlan[
     g.replaceInput(read, from, full);
     read.proto.input.push(starts, ends);
   }
+}
+
+/** x when `value` is Cast(x) to float32 with x of dtype `t` (an exact widening), else undefined. */
+function upcastSource(g: Graph, facts: Facts, value: string, t: number): string | undefined {
+  const p = g.producerOf(value);
+  if (!p || p.op !== 'Cast' || p.domain !== '' || p.int('to', 0) !== DT.FLOAT) return undefined;
+  return facts.dtype(p.input(0)) === t ? p.input(0) : undefined;
 }

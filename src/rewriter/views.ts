@@ -2,7 +2,7 @@
 // source tensor with "atoms" (B batch, S sequence, H heads, D head dim, R a broadcast repeat),
 // replay the Transpose/Reshape/Unsqueeze/Squeeze/Expand chain on the labels, and accept the source
 // when the replay ends in exactly the layout attention reads. Scalar Mul/Div on the way are scales.
-import { dimDiv, dimEq, dimProduct, knownConstant, uniformValue, type Dim, type Facts, type Graph, type Node } from '../ir/index.js';
+import { DT, dimDiv, dimEq, dimProduct, knownConstant, uniformValue, type Dim, type Facts, type Graph, type Node } from '../ir/index.js';
 
 export interface Atom { id: 'B' | 'S' | 'H' | 'D' | 'R'; size: Dim }
 export type Layout = Atom[][];
@@ -20,7 +20,13 @@ export interface Operand {
   through: Node[];
 }
 
-const VIEW_OPS = new Set(['Transpose', 'Reshape', 'Unsqueeze', 'Squeeze', 'Expand', 'Identity', 'Mul', 'Div']);
+const VIEW_OPS = new Set(['Transpose', 'Reshape', 'Unsqueeze', 'Squeeze', 'Expand', 'Identity', 'Mul', 'Div', 'Cast']);
+
+/** A Cast that widens float16/bfloat16 to float32: exact, and the op accumulates in float32 anyway. */
+function isWideningCast(facts: Facts, n: Node): boolean {
+  const from = facts.dtype(n.input(0));
+  return n.op === 'Cast' && n.int('to', 0) === DT.FLOAT && (from === DT.FLOAT16 || from === DT.BFLOAT16);
+}
 const MAX_CHAIN = 16;
 
 /** The scalar a Mul/Div node multiplies its other input by, when one input is a scalar constant. */
@@ -45,6 +51,7 @@ function viewChain(g: Graph, facts: Facts, value: string): Node[] {
   while (chain.length < MAX_CHAIN) {
     const p = g.producerOf(cur);
     if (!p || !VIEW_OPS.has(p.op) || p.domain !== '') break;
+    if (p.op === 'Cast' && !isWideningCast(facts, p)) break;
     if (p.op === 'Mul' || p.op === 'Div') {
       // The chain goes on through the side that is not the scalar.
       const via = [p.input(0), p.input(1)].find((x) => x && scalarFactor(g, facts, p, x) !== undefined);
@@ -68,7 +75,7 @@ function chainInput(g: Graph, facts: Facts, n: Node): string {
 function replay(g: Graph, facts: Facts, n: Node, layout: Layout): Layout | undefined {
   const outShape = facts.shape(n.outputs[0]);
   switch (n.op) {
-    case 'Identity': case 'Mul': case 'Div': return layout;
+    case 'Identity': case 'Mul': case 'Div': case 'Cast': return layout;
     case 'Transpose': {
       const perm = n.ints('perm') ?? layout.map((_, i) => layout.length - 1 - i);
       return perm.length === layout.length ? perm.map((p) => layout[p]!) : undefined;

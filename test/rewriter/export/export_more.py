@@ -3,7 +3,7 @@
 Same recipe as models/corpus (torch + transformers, tiny configs: hidden 64, 4 heads of 16, 2 layers,
 vocab 128), the same five variants (ts17_eager, ts17_sdpa, ts17_eager_fp16, dyn18_sdpa, dyn23_sdpa);
 weights rounded to multiples of 1/64 so the files compress. Each export runs in its own process.
-usage: python3 export_more.py OUT_DIR [JOBS]      (writes OUT_DIR/*.onnx and OUT_DIR/manifest.json)
+usage: python3 export_more.py OUT_DIR [JOBS] [ARCH,ARCH,...]      (writes OUT_DIR/*.onnx and OUT_DIR/manifest.json)
 """
 import json
 import os
@@ -54,7 +54,28 @@ def configs():
                                                                      encoder_attention_heads=4, decoder_attention_heads=4,
                                                                      encoder_ffn_dim=128, decoder_ffn_dim=128, num_mel_bins=16,
                                                                      max_source_positions=16, max_target_positions=64,
-                                                                     use_cache=False))),
+                                                                     pad_token_id=0, bos_token_id=1, eos_token_id=2,
+                                                                     decoder_start_token_id=1, use_cache=False))),
+        "marian": ("seq2seq", lambda: t.MarianModel(t.MarianConfig(vocab_size=128, d_model=64, encoder_layers=2, decoder_layers=2,
+                                                                   encoder_attention_heads=4, decoder_attention_heads=4,
+                                                                   encoder_ffn_dim=128, decoder_ffn_dim=128, pad_token_id=0,
+                                                                   decoder_start_token_id=0, max_position_embeddings=128,
+                                                                   use_cache=False))),
+        "albert": ("text", lambda: t.AlbertModel(t.AlbertConfig(vocab_size=128, embedding_size=32, hidden_size=64,
+                                                                num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
+                                                                max_position_embeddings=128), add_pooling_layer=False)),
+        "electra": ("text", lambda: t.ElectraModel(t.ElectraConfig(vocab_size=128, embedding_size=64, hidden_size=64,
+                                                                   num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
+                                                                   max_position_embeddings=128))),
+        "gptj": ("text", lambda: t.GPTJModel(t.GPTJConfig(vocab_size=128, n_embd=64, n_layer=2, n_head=4, rotary_dim=8,
+                                                          n_positions=128, use_cache=False))),
+        "phi": ("text", lambda: t.PhiModel(t.PhiConfig(**common, partial_rotary_factor=0.5))),
+        "starcoder2": ("text", lambda: t.Starcoder2Model(t.Starcoder2Config(**common, num_key_value_heads=2, sliding_window=8))),
+        "beit": ("vision", lambda: t.BeitModel(t.BeitConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                                          num_attention_heads=4, image_size=32, patch_size=8,
+                                                          use_relative_position_bias=True), add_pooling_layer=False)),
+        "dinov2": ("vision", lambda: t.Dinov2Model(t.Dinov2Config(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                                                num_attention_heads=4, image_size=32, patch_size=8))),
         "clip_vision": ("vision", lambda: t.CLIPVisionModel(t.CLIPVisionConfig(hidden_size=64, intermediate_size=128,
                                                                                num_hidden_layers=2, num_attention_heads=4,
                                                                                image_size=32, patch_size=8))),
@@ -124,9 +145,9 @@ def export_one(arch, variant, out_dir):
     return path
 
 
-def main(out_dir, jobs):
+def main(out_dir, jobs, only=None):
     os.makedirs(out_dir, exist_ok=True)
-    todo = [(a, v) for a in configs() for v in VARIANTS]
+    todo = [(a, v) for a in configs() for v in VARIANTS if not only or a in only]
     running, results = [], {}
     start = time.time()
     while todo or running:
@@ -156,4 +177,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "--one":
         export_one(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
-        main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 8)
+        main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 8, sys.argv[3].split(",") if len(sys.argv) > 3 else None)

@@ -96,3 +96,15 @@ describe('the comparison can fail', () => {
     });
   }
 });
+
+describe('concurrent runs', () => {
+  it('sessions running at once each get their own scratch and match the reference', async () => {
+    const a: DenseCase = { dtype: 'float32', B: 1, Sq: 400, Sk: 400, Hq: 4, Hk: 4, D: 64, causal: true, lse: true };
+    const b: DenseCase = { dtype: 'bfloat16', B: 2, Sq: 300, Sk: 500, Hq: 8, Hk: 2, D: 96, lse: true };
+    const results = await Promise.all([runDenseCase(a), runDenseCase(b), runDenseCase(a), runDenseCase(b)]);
+    results.forEach((r, i) => {
+      expect(r.error, `run ${i}, seed ${r.seed}`).toBeLessThanOrEqual(bound(i % 2 ? b.dtype : a.dtype));
+      expect(r.lseError, `run ${i}, seed ${r.seed}`).toBeLessThanOrEqual(bound(i % 2 ? b.dtype : a.dtype));
+    });
+  });
+});

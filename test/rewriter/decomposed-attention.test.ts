@@ -115,6 +115,16 @@ describe('fuses', () => {
     const casts = model.graph!.node.filter((n) => n.opType === 'Cast');
     expect(casts.map((n) => Number(n.attribute[0]!.i))).toEqual([10, 10, 10, 1]);
   });
+
+  it('computes in float16 when asked, within float16 bounds of the float32 original', async () => {
+    const m = attentionModel({ form: 'packed', mask: 'additive-min' });
+    const feeds = feedsFor(m);
+    const want = await runOriginal(bytesOf(m), feeds);
+    const got = await runRewritten(rewriteModel(m, { computeDtype: 'float16' }).model, feeds);
+    const err = relativeMaxError(want.y!, got.y!);
+    expect(err).toBeLessThan(1e-2);
+    expect(err).toBeGreaterThan(1e-6); // it really ran in float16
+  });
 });
 
 describe('leaves near misses alone, with a reason', () => {

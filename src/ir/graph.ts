@@ -76,6 +76,14 @@ export class Graph {
     for (const n of this.graphInputs) this.names.add(n);
     this.nodes = proto.node.map((p, i) => new Node(p, i));
     for (const node of this.nodes) this.index(node);
+    // Names inside subgraphs are taken too: a fresh name must not shadow or be shadowed.
+    const inner = (g: GraphProto): void => {
+      for (const n of g.node) {
+        for (const o of n.output) this.names.add(o);
+        for (const a of n.attribute) for (const sg of a.g ? [a.g] : a.graphs) { sg.initializer.forEach((t) => this.names.add(t.name)); sg.input.forEach((i) => this.names.add(i.name)); inner(sg); }
+      }
+    };
+    inner(proto);
   }
 
   private index(node: Node): void {

@@ -10,7 +10,7 @@
 // CUDA kernels even when nvcc is found), FA_ONNX_BUILD_JOBS (parallel jobs, default 2),
 // FA_ONNX_SKIP_TESTDATA=1 (do not fetch the conformance data).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,14 +91,30 @@ function cmakeJsBin() {
   }
 }
 
+// A value cached by an earlier configure of build/ (cmake-js `build` does not configure again).
+function cachedValue(name) {
+  const cache = path.join(root, 'build', 'CMakeCache.txt');
+  if (!existsSync(cache)) return undefined;
+  const line = readFileSync(cache, 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+  return line === undefined ? undefined : line.slice(line.indexOf('=') + 1);
+}
+
 function build(ortInclude) {
   const jobs = process.env.FA_ONNX_BUILD_JOBS || '2';
-  const args = [cmakeJsBin(), 'build', '--directory', root, '--parallel', jobs,
-    `--CDONNXRUNTIME_INCLUDE_DIR=${ortInclude}`];
-  if (process.env.FA_ONNX_CUDA) args.push(`--CDFA_ONNX_CUDA=${process.env.FA_ONNX_CUDA}`);
+  const options = [`--CDONNXRUNTIME_INCLUDE_DIR=${ortInclude}`];
+  if (process.env.FA_ONNX_CUDA) options.push(`--CDFA_ONNX_CUDA=${process.env.FA_ONNX_CUDA}`);
   // cmake-js reads node's headers from the node-api-headers package (package.json's binary.napi_versions
   // marks the addon as Node-API), so building needs nothing from outside the npm registry.
-  const r = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root });
+  const cmakeJs = (command) =>
+    spawnSync(process.execPath, [cmakeJsBin(), command, '--directory', root, '--parallel', jobs, ...options], { stdio: 'inherit', cwd: root });
+  // Configure again when an option differs from what build/ was configured with; otherwise only build,
+  // so a second `npm install` costs seconds.
+  const cachedCuda = cachedValue('FA_ONNX_CUDA');
+  const cachedInclude = cachedValue('ONNXRUNTIME_INCLUDE_DIR');
+  const stale = cachedInclude !== undefined && (cachedInclude !== ortInclude ||
+    (process.env.FA_ONNX_CUDA !== undefined && cachedCuda !== undefined && !sameBool(cachedCuda, process.env.FA_ONNX_CUDA)));
+  let r = stale ? cmakeJs('configure') : { status: 0 };
+  if (r.status === 0) r = cmakeJs('build');
   if (r.status !== 0) {
     fail('cmake-js build failed (see the CMake output above). A stale build/ folder can be removed and the ' +
       'build run again with `npm run build:native`.');
@@ -106,6 +122,11 @@ function build(ortInclude) {
   const lib = path.join(root, 'build', 'Release', 'libfa_onnx_ops.so');
   if (!existsSync(lib)) fail(`the build finished but ${lib} is missing.`);
   console.log(`fa-onnx: built ${lib}`);
+}
+
+function sameBool(a, b) {
+  const on = (v) => /^(1|on|yes|true|y)$/i.test(String(v).trim());
+  return on(a) === on(b);
 }
 
 checkTools();

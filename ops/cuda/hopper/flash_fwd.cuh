@@ -32,6 +32,11 @@ struct FwdArgs {
   int64_t o_batch_stride, o_seq_stride, o_head_stride;
   float* lse;
   int64_t lse_batch_stride, lse_head_stride, lse_seq_stride;
+  // Split over the keys (few tiles for the SMs): each tile's key blocks are cut into num_splits
+  // ranges; each writes its normalised output and log2-sum-exp here, CombineSplits merges them.
+  int num_splits;
+  float* o_partial;    // [num_splits][batch][heads_q][seqlen_q][D]
+  float* lse_partial;  // [num_splits][batch][heads_q][seqlen_q], log2 units
 };
 
 template <int kD_, int kBlockN_, int kStages_, int kConsumers_ = 2>
@@ -66,7 +71,7 @@ struct FwdShape {
 };
 
 struct Tile {
-  int b, h, m_block, n_begin, n_end, seqlen_k;
+  int b, h, m_block, n_begin, n_end, seqlen_k, split;
 };
 
 __device__ inline int FloorDiv(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
@@ -74,9 +79,14 @@ __device__ inline int FloorDiv(int a, int b) { return a >= 0 ? a / b : -((-a + b
 // Tile order: groups of (batch, head) pairs small enough for their K/V to stay in L2; inside a group,
 // query blocks from the last (the longest under a causal mask) to the first, so that the dynamic
 // scheduler hands out long tiles first and short ones fill the gaps at the end.
-template <int kBlockM, int kBlockN>
+template <int kBlockM, int kBlockN, bool kSplit>
 __device__ inline Tile DecodeTile(const FwdArgs& a, int t) {
   Tile tile;
+  tile.split = 0;
+  if constexpr (kSplit) {
+    tile.split = t % a.num_splits;
+    t /= a.num_splits;
+  }
   const int per_group = a.heads_per_group * a.num_m_blocks;
   const int g = t / per_group;
   const int within = t - g * per_group;
@@ -95,12 +105,17 @@ __device__ inline Tile DecodeTile(const FwdArgs& a, int t) {
   const int last_row = min(first_row + kBlockM, a.seqlen_q) - 1;
   if (a.window_right >= 0) n_end = min(n_end, FloorDiv(last_row + a.diag + a.window_right, kBlockN) + 1);
   if (a.window_left >= 0) n_begin = max(0, FloorDiv(first_row + a.diag - a.window_left, kBlockN));
+  if constexpr (kSplit) {
+    const int per = (max(0, n_end - n_begin) + a.num_splits - 1) / a.num_splits;
+    n_begin += tile.split * per;
+    n_end = min(n_end, n_begin + per);
+  }
   tile.n_begin = n_begin;
   tile.n_end = n_end;
   return tile;
 }
 
-template <typename T, typename Shape, bool kPingPong>
+template <typename T, typename Shape, bool kPingPong, bool kSplit>
 __global__ void __launch_bounds__(Shape::kThreads, 1)
     FlashFwdHopper(const __grid_constant__ CUtensorMap tma_q, const __grid_constant__ CUtensorMap tma_k,
                    const __grid_constant__ CUtensorMap tma_v, const FwdArgs args) {
@@ -159,7 +174,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         BarrierArrive(q_full);
         break;
       }
-      const Tile tile = DecodeTile<kBlockM, kBlockN>(args, t);
+      const Tile tile = DecodeTile<kBlockM, kBlockN, kSplit>(args, t);
       if (tile.n_begin >= tile.n_end) {
         BarrierArrive(q_full);
       } else {
@@ -226,7 +241,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     BarrierWait(q_full, q_iter & 1);
     const int t = *s_tile;
     if (t >= args.num_tiles) break;
-    const Tile tile = DecodeTile<kBlockM, kBlockN>(args, t);
+    const Tile tile = DecodeTile<kBlockM, kBlockN, kSplit>(args, t);
     const int row0 = tile.m_block * kBlockM + wg * 64;  // first query row of this warpgroup
     float o[kORegs];
 #pragma unroll
@@ -406,6 +421,23 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       l_run[r] += __shfl_xor_sync(0xffffffff, l_run[r], 2);
     }
     const float inv[2] = {l_run[0] > 0.f ? 1.f / l_run[0] : 0.f, l_run[1] > 0.f ? 1.f / l_run[1] : 0.f};
+    if constexpr (kSplit) {
+      // Partial result of this key range, in fp32, for CombineSplits (a separate instantiation, so
+      // the usual kernel carries none of its registers).
+      const int64_t rows = ((int64_t(tile.split) * args.batch + tile.b) * args.heads_q + tile.h) * args.seqlen_q;
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        const int row = row0 + row_in_wg + 8 * r;
+        if (row >= args.seqlen_q) continue;
+        float* dst = args.o_partial + (rows + row) * kD;
+#pragma unroll
+        for (int c = 0; c < kD / 8; ++c)
+          *reinterpret_cast<float2*>(dst + c * 8 + col_in_chunk) =
+              make_float2(o[c * 4 + 2 * r] * inv[r], o[c * 4 + 2 * r + 1] * inv[r]);
+        if ((lane % 4) == 0) args.lse_partial[rows + row] = l_run[r] > 0.f ? m_run[r] + __log2f(l_run[r]) : -INFINITY;
+      }
+      continue;
+    }
     T* o_head = static_cast<T*>(args.o) + tile.b * args.o_batch_stride + tile.h * args.o_head_stride;
     if constexpr (Shape::kStagedEpilogue) {
       // Registers -> padded shared rows -> 16-byte coalesced global stores.
@@ -452,6 +484,45 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       }
     }
   }
+}
+
+// Merges the key-range splits of each query row: weights 2^(lse_s - max), output Σ w_s·O_s / Σ w_s.
+// One warp per row; lanes split the head dim.
+template <typename T, int kD>
+__global__ void __launch_bounds__(128) CombineSplits(const FwdArgs a) {
+  const int lane = threadIdx.x % 32;
+  const int64_t row_id = int64_t(blockIdx.x) * 4 + threadIdx.x / 32;
+  const int64_t rows_total = int64_t(a.batch) * a.heads_q * a.seqlen_q;
+  if (row_id >= rows_total) return;
+  const int row = int(row_id % a.seqlen_q);
+  const int bh = int(row_id / a.seqlen_q);
+  const int b = bh / a.heads_q, h = bh % a.heads_q;
+  const float my_lse = lane < a.num_splits ? a.lse_partial[lane * rows_total + row_id] : -INFINITY;
+  float mx = my_lse;
+#pragma unroll
+  for (int d = 16; d > 0; d /= 2) mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, d));
+  const float w = (my_lse == -INFINITY) ? 0.f : Exp2(my_lse - mx);
+  float sum = w;
+#pragma unroll
+  for (int d = 16; d > 0; d /= 2) sum += __shfl_xor_sync(0xffffffff, sum, d);
+  constexpr int kPerLane = kD / 32;
+  float acc[kPerLane];
+#pragma unroll
+  for (int i = 0; i < kPerLane; ++i) acc[i] = 0.f;
+  for (int sp = 0; sp < a.num_splits; ++sp) {
+    const float ws = __shfl_sync(0xffffffff, w, sp);
+    if (ws == 0.f) continue;
+    const float* src = a.o_partial + (sp * rows_total + row_id) * kD;
+#pragma unroll
+    for (int i = 0; i < kPerLane; ++i) acc[i] += ws * src[lane + 32 * i];
+  }
+  const float inv = sum > 0.f ? 1.f / sum : 0.f;
+  T* dst = static_cast<T*>(a.o) + b * a.o_batch_stride + h * a.o_head_stride + row * a.o_seq_stride;
+#pragma unroll
+  for (int i = 0; i < kPerLane; ++i) dst[lane + 32 * i] = static_cast<T>(acc[i] * inv);
+  if (a.lse != nullptr && lane == 0)
+    a.lse[b * a.lse_batch_stride + h * a.lse_head_stride + row * a.lse_seq_stride] =
+        sum > 0.f ? (mx + __log2f(sum)) * 0.69314718055994531f : -INFINITY;
 }
 
 }  // namespace fa_onnx::cuda::hopper

@@ -144,7 +144,22 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   a.seqlen_q = p.seqlen_q;
   a.seqlen_k = p.seqlen_k;
   a.num_m_blocks = (p.seqlen_q + Shape::kBlockM - 1) / Shape::kBlockM;
-  a.num_tiles = a.num_m_blocks * p.heads_q * p.batch;
+  const int base_tiles = a.num_m_blocks * p.heads_q * p.batch;
+  static const int sms = SmCount();
+  // Too few tiles for the SMs: split each tile's keys (at least 2 key blocks per split).
+  a.num_splits = 1;
+  const int key_blocks = (p.seqlen_k + Shape::kBlockN - 1) / Shape::kBlockN;
+  const char* split_env = std::getenv("FA_ONNX_HOPPER_SPLIT");  // "0": never split (for comparisons)
+  const bool may_split = split_env == nullptr || std::strcmp(split_env, "0") != 0;
+  if (may_split && base_tiles < sms && key_blocks >= 4)
+    a.num_splits = std::min({16, (sms + base_tiles - 1) / base_tiles, key_blocks / 2});
+  if (a.num_splits > 1) {
+    const int64_t rows = int64_t(a.num_splits) * p.batch * p.heads_q * p.seqlen_q;
+    a.o_partial = static_cast<float*>(scratch.Allocate(size_t(rows) * Shape::kD * sizeof(float)));
+    a.lse_partial = static_cast<float*>(scratch.Allocate(size_t(rows) * sizeof(float)));
+    if (a.o_partial == nullptr || a.lse_partial == nullptr) a.num_splits = 1;
+  }
+  a.num_tiles = base_tiles * a.num_splits;
   // K and V of one (batch, head) pair take 4·Sk·D bytes; keep the pairs in flight within a part of
   // the 50 MB L2.
   const int64_t kv_bytes = int64_t(4) * p.seqlen_k * p.head_dim;
@@ -172,18 +187,28 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   a.lse_head_stride = p.lse_head_stride;
   a.lse_seq_stride = p.lse_seq_stride;
 
-  auto kernel = FlashFwdHopper<T, Shape, FA_HOPPER_PINGPONG != 0>;
+  auto kernel = a.num_splits > 1 ? FlashFwdHopper<T, Shape, FA_HOPPER_PINGPONG != 0, true>
+                                 : FlashFwdHopper<T, Shape, FA_HOPPER_PINGPONG != 0, false>;
   static std::once_flag once;
   static cudaError_t attr_err = cudaSuccess;
   std::call_once(once, [&] {
-    attr_err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Shape::kSmemBytes);
+    attr_err = cudaFuncSetAttribute(FlashFwdHopper<T, Shape, FA_HOPPER_PINGPONG != 0, false>,
+                                    cudaFuncAttributeMaxDynamicSharedMemorySize, Shape::kSmemBytes);
+    if (attr_err == cudaSuccess)
+      attr_err = cudaFuncSetAttribute(FlashFwdHopper<T, Shape, FA_HOPPER_PINGPONG != 0, true>,
+                                      cudaFuncAttributeMaxDynamicSharedMemorySize, Shape::kSmemBytes);
   });
   if (attr_err != cudaSuccess) return std::string("Hopper kernel: ") + cudaGetErrorString(attr_err);
-  static const int sms = SmCount();
   const int grid = std::min(a.num_tiles, sms);
   kernel<<<grid, Shape::kThreads, Shape::kSmemBytes, stream>>>(tq, tk, tv, a);
-  const cudaError_t launch = cudaGetLastError();
+  cudaError_t launch = cudaGetLastError();
   if (launch != cudaSuccess) return std::string("Hopper kernel launch: ") + cudaGetErrorString(launch);
+  if (a.num_splits > 1) {
+    const int64_t rows = int64_t(p.batch) * p.heads_q * p.seqlen_q;
+    CombineSplits<T, Shape::kD><<<unsigned((rows + 3) / 4), 128, 0, stream>>>(a);
+    launch = cudaGetLastError();
+    if (launch != cudaSuccess) return std::string("Hopper combine launch: ") + cudaGetErrorString(launch);
+  }
   return {};
 }
 

@@ -114,6 +114,11 @@ def numerics_cases():
             dict(dtype=torch.float16, D=D, B=3, Hq=4, Hk=2, Sq=400, Sk=900, key_lengths=[900, 1, 517]),
             dict(dtype=torch.bfloat16, D=D, B=1, Hq=2, Hk=2, Sq=1, Sk=4000),
             dict(dtype=torch.bfloat16, D=D, B=2, Hq=2, Hk=2, Sq=4096, Sk=4096, causal=True, scale=0.3),
+            # Few tiles for the SMs: the key range is split and the splits merged (CombineSplits).
+            dict(dtype=torch.bfloat16, D=D, B=1, Hq=2, Hk=1, Sq=100, Sk=5000),
+            dict(dtype=torch.float16, D=D, B=2, Hq=2, Hk=2, Sq=300, Sk=3000, causal=True, bottom_right=True),
+            dict(dtype=torch.bfloat16, D=D, B=2, Hq=4, Hk=2, Sq=64, Sk=2048, key_lengths=[2048, 300], softcap=20.0),
+            dict(dtype=torch.bfloat16, D=D, B=1, Hq=4, Hk=4, Sq=256, Sk=4096, window=(500, 100), bottom_right=True),
         ]
     return c
 
@@ -181,7 +186,8 @@ def sanitize(kern):
     torch.manual_seed(3)
     for case in [dict(dtype=torch.bfloat16, D=D, B=1, Hq=2, Hk=1, Sq=200, Sk=333, causal=True, bottom_right=True)
                  for D in (64, 128, 256)] + [dict(dtype=torch.float16, D=128, B=2, Hq=2, Hk=2, Sq=130, Sk=260,
-                                                  key_lengths=[5, 260], window=(50, 7))]:
+                                                  key_lengths=[5, 260], window=(50, 7)),
+                 dict(dtype=torch.bfloat16, D=128, B=1, Hq=2, Hk=1, Sq=70, Sk=1500, key_lengths=[900])]:
         run_case(kern, case, check=False)
     print("sanitize cases ran")
     return 0
@@ -233,6 +239,34 @@ def bench(kern, dtypes):
                     rows.append(row)
                     print("{} D{} causal{} S{} B{} H{}: ours {:.0f}  flash {:.0f}  cudnn {:.0f} TFLOP/s".format(*row), flush=True)
                     del sets, outs, launches, tsets
+    # Few (batch, head, query block) tiles and long keys: the split over the keys, on and off.
+    import os
+    print("\n| B | H | Sq | Sk | D | ours (split) | ours (no split) | torch flash | cuDNN |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for B, H, Sq, Sk, D in ((1, 16, 256, 32768, 128), (1, 8, 128, 65536, 128), (2, 8, 64, 16384, 64), (1, 8, 128, 32768, 256)):
+        flops = 4 * B * H * Sq * Sk * D
+        sets = [make_qkv(B, Sq, Sk, H, H, D, torch.bfloat16, "BSHD")[0] for _ in range(3)]
+        outs = [torch.empty_like(q) for q, _, _ in sets]
+        res = []
+        for env in (None, "0"):
+            if env is None:
+                os.environ.pop("FA_ONNX_HOPPER_SPLIT", None)
+            else:
+                os.environ["FA_ONNX_HOPPER_SPLIT"] = env
+            launches = [kern.prepare(q, k, v, o) for (q, k, v), o in zip(sets, outs)]
+            res.append(time_ms(lambda i: launches[i](), [(i,) for i in range(3)]))
+        os.environ.pop("FA_ONNX_HOPPER_SPLIT", None)
+        tsets = [(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)) for q, k, v in sets]
+        for backend in (SDPBackend.FLASH_ATTENTION, SDPBackend.CUDNN_ATTENTION):
+            try:
+                with sdpa_kernel(backend):
+                    res.append(time_ms(lambda q, k, v: F.scaled_dot_product_attention(q, k, v), tsets))
+            except RuntimeError:
+                res.append(float("nan"))
+        t = [flops / (ms * 1e-3) / 1e12 for ms in res]
+        print(f"| {B} | {H} | {Sq} | {Sk} | {D} | {t[0]:.0f} | {t[1]:.0f} | {t[2]:.0f} | {t[3]:.0f} |", flush=True)
+        del sets, outs, tsets
+
     print("\n| dtype | D | causal | S | ours | torch flash | cuDNN | ours/cuDNN |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:

@@ -9,18 +9,18 @@
 #include "hopper_attention.h"
 
 namespace {
-// One device buffer reused by every call (calls are serialised on one stream in the tests).
+// A bump allocator over one device buffer, reset for every call (calls are serialised on one
+// stream in the tests), so that allocations within a call never overlap.
 struct TestScratch : fa_onnx::Scratch {
+  size_t used = 0;
   void* Allocate(size_t bytes) override {
-    static void* buffer = nullptr;
-    static size_t size = 0;
-    if (bytes > size) {
-      if (buffer != nullptr) cudaFree(buffer);
-      size = 0;
-      if (cudaMalloc(&buffer, bytes) != cudaSuccess) return buffer = nullptr;
-      size = bytes;
-    }
-    return buffer;
+    static char* buffer = nullptr;
+    constexpr size_t kCapacity = size_t(256) << 20;
+    if (buffer == nullptr && cudaMalloc(reinterpret_cast<void**>(&buffer), kCapacity) != cudaSuccess) return nullptr;
+    const size_t start = (used + 255) & ~size_t(255);
+    if (start + bytes > kCapacity) return nullptr;
+    used = start + bytes;
+    return buffer + start;
   }
 };
 }  // namespace

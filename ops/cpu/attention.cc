@@ -94,12 +94,13 @@ class ItemRunner {
     }
     d_ = p.head_dim;
     dv_pad_ = RoundUp(p.head_dim_v, kColBlock);
-    q_.assign(static_cast<size_t>(rows_pad_) * d_, 0.f);
-    if (!kv_) {
-      kt_.assign(static_cast<size_t>(d_) * kKeyTile, 0.f);
-      v_.assign(static_cast<size_t>(kKeyTile) * dv_pad_, 0.f);
+    // Tiles every element of which is written before it is read are left uninitialised.
+    q_.reset(new float[static_cast<size_t>(rows_pad_) * d_]);
+    if (!kv_) {  // LoadKeyTile writes every element ScoreTile and AccumulateTile read
+      kt_.reset(new float[static_cast<size_t>(d_) * kKeyTile]);
+      v_.reset(new float[static_cast<size_t>(kKeyTile) * dv_pad_]);
     }
-    s_.assign(static_cast<size_t>(rows_pad_) * kKeyTile, 0.f);
+    s_.reset(new float[static_cast<size_t>(rows_pad_) * kKeyTile]);
     o_.assign(static_cast<size_t>(rows_pad_) * dv_pad_, 0.f);
     row_buf_.resize(std::max(d_, p.head_dim_v));
     m_.assign(rows_pad_, kNegInf);
@@ -133,17 +134,17 @@ class ItemRunner {
     const int j_start = kv_ && lo_min < hi_max ? lo_min / kKeyTile * kKeyTile : lo_min;
     for (int j0 = j_start; j0 < hi_max; j0 += kKeyTile) {
       const int n = std::min(kKeyTile, hi_max - j0);
-      const float* kt = kt_.data();
-      const float* v = v_.data();
+      const float* kt = kt_.get();
+      const float* v = v_.get();
       if (kv_) {
         kt = kv_->KT(b_, hk_, j0 / kKeyTile, p_.heads_kv);
         v = kv_->V(b_, hk_, j0 / kKeyTile, p_.heads_kv);
       } else {
-        LoadKeys(j0, n, kt_.data(), v_.data());
+        LoadKeys(j0, n, kt_.get(), v_.get());
       }
-      ScoreTile(q_.data(), d_, kt, s_.data(), rows_pad_, d_);
+      ScoreTile(q_.get(), d_, kt, s_.get(), rows_pad_, d_, n);
       for (int r = 0; r < rows_pad_; ++r) {
-        float* s = s_.data() + static_cast<size_t>(r) * kKeyTile;
+        float* s = s_.get() + static_cast<size_t>(r) * kKeyTile;
         if (r >= rows_) {
           std::fill(s, s + n, 0.f);
           continue;
@@ -152,7 +153,7 @@ class ItemRunner {
         const float alpha = SoftmaxRow(s, n, &m_[r], &l_[r]);
         if (alpha != 1.f) ScaleRow(o_.data() + static_cast<size_t>(r) * dv_pad_, dv_pad_, alpha);
       }
-      AccumulateTile(s_.data(), v, o_.data(), rows_pad_, n, dv_pad_);
+      AccumulateTile(s_.get(), v, o_.data(), rows_pad_, n, dv_pad_);
     }
     Store();
   }
@@ -175,7 +176,7 @@ class ItemRunner {
   void LoadQuery() {
     const float scale = p_.scale * qk_descale_;
     for (int r = 0; r < rows_; ++r) {
-      float* dst = q_.data() + static_cast<size_t>(r) * d_;
+      float* dst = q_.get() + static_cast<size_t>(r) * d_;
       ToFloat(p_.dtype, Row(p_.q, b_, seq_.q_begin + row_query_[r], row_head_[r]), dst, d_);
       for (int d = 0; d < d_; ++d) dst[d] *= scale;
     }
@@ -307,7 +308,8 @@ class ItemRunner {
   int i0_, rows_, rows_pad_ = 0, d_ = 0, dv_pad_ = 0;
   size_t esize_ = 4;
   float qk_descale_ = 1.f, v_descale_ = 1.f;
-  std::vector<float> q_, kt_, v_, s_, o_, row_buf_, m_, l_, slope_;
+  std::unique_ptr<float[]> q_, kt_, v_, s_;
+  std::vector<float> o_, row_buf_, m_, l_, slope_;
   std::vector<int> lo_, hi_, row_head_, row_query_;
 };
 

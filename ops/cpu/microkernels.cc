@@ -59,10 +59,10 @@ __attribute__((always_inline)) inline void StoreV(float* p, const V& v) {
 // one at a time (decode has a single query row).
 template <int kRows, int kWidth, int kCount>
 __attribute__((always_inline)) inline void ScoreBlock(const float* __restrict q, int ldq, const float* __restrict kt,
-                                                      float* __restrict s, int r, int depth) {
+                                                      float* __restrict s, int r, int depth, int keys) {
   constexpr int kLanes = kWidth * kCount;
   using V = typename VecOf<kWidth>::type;
-  for (int jb = 0; jb < kKeyTile; jb += kLanes) {
+  for (int jb = 0; jb < keys; jb += kLanes) {
     V acc[kRows][kCount] = {};
     for (int d = 0; d < depth; ++d) {
       V k[kCount];
@@ -85,11 +85,13 @@ __attribute__((always_inline)) inline void ScoreBlock(const float* __restrict q,
 
 template <int kRows, int kWidth, int kCount>
 __attribute__((always_inline)) inline void ScoreTileT(const float* q, int ldq, const float* kt, float* s, int rows,
-                                                      int depth) {
-  static_assert(kKeyTile % (kWidth * kCount) == 0, "register block must tile the score tile");
+                                                      int depth, int keys) {
+  constexpr int kLanes = kWidth * kCount;
+  static_assert(kKeyTile % kLanes == 0 && kKeyBlock % kLanes == 0, "register block must tile the score tile");
+  keys = (keys + kLanes - 1) / kLanes * kLanes;  // whole register blocks; kt is zero past the tile's keys
   int r = 0;
-  for (; r + kRows <= rows; r += kRows) ScoreBlock<kRows, kWidth, kCount>(q, ldq, kt, s, r, depth);
-  for (; r < rows; ++r) ScoreBlock<1, kWidth, kCount>(q, ldq, kt, s, r, depth);
+  for (; r + kRows <= rows; r += kRows) ScoreBlock<kRows, kWidth, kCount>(q, ldq, kt, s, r, depth, keys);
+  for (; r < rows; ++r) ScoreBlock<1, kWidth, kCount>(q, ldq, kt, s, r, depth, keys);
 }
 
 template <int kRows, int kWidth, int kCount>
@@ -133,11 +135,11 @@ __attribute__((always_inline)) inline void AccumulateTileT(const float* p, const
 }
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target("arch=x86-64-v4"))) void ScoreTileV4(const float* q, int ldq, const float* kt, float* s, int rows, int depth) {
-  ScoreTileT<8, 16, 2>(q, ldq, kt, s, rows, depth);
+__attribute__((target("arch=x86-64-v4"))) void ScoreTileV4(const float* q, int ldq, const float* kt, float* s, int rows, int depth, int keys) {
+  ScoreTileT<8, 16, 2>(q, ldq, kt, s, rows, depth, keys);
 }
-__attribute__((target("arch=x86-64-v3"))) void ScoreTileV3(const float* q, int ldq, const float* kt, float* s, int rows, int depth) {
-  ScoreTileT<4, 8, 2>(q, ldq, kt, s, rows, depth);
+__attribute__((target("arch=x86-64-v3"))) void ScoreTileV3(const float* q, int ldq, const float* kt, float* s, int rows, int depth, int keys) {
+  ScoreTileT<4, 8, 2>(q, ldq, kt, s, rows, depth, keys);
 }
 __attribute__((target("arch=x86-64-v4"))) void AccumulateTileV4(const float* p, const float* v, float* o, int rows, int keys, int cols) {
   AccumulateTileT<8, 16, 2>(p, v, o, rows, keys, cols);
@@ -146,8 +148,8 @@ __attribute__((target("arch=x86-64-v3"))) void AccumulateTileV3(const float* p, 
   AccumulateTileT<4, 8, 2>(p, v, o, rows, keys, cols);
 }
 #endif
-void ScoreTileBase(const float* q, int ldq, const float* kt, float* s, int rows, int depth) {
-  ScoreTileT<4, 4, 2>(q, ldq, kt, s, rows, depth);
+void ScoreTileBase(const float* q, int ldq, const float* kt, float* s, int rows, int depth, int keys) {
+  ScoreTileT<4, 4, 2>(q, ldq, kt, s, rows, depth, keys);
 }
 void AccumulateTileBase(const float* p, const float* v, float* o, int rows, int keys, int cols) {
   AccumulateTileT<4, 4, 2>(p, v, o, rows, keys, cols);
@@ -232,7 +234,7 @@ __attribute__((target("arch=x86-64-v3"))) void ScaleRowV3(float* y, int n, float
 float SoftmaxRowBase(float* s, int n, float* m, float* l) { return SoftmaxRowT<4>(s, n, m, l); }
 void ScaleRowBase(float* y, int n, float a) { ScaleRowT(y, n, a); }
 
-using ScoreFn = void (*)(const float*, int, const float*, float*, int, int);
+using ScoreFn = void (*)(const float*, int, const float*, float*, int, int, int);
 using AccumulateFn = void (*)(const float*, const float*, float*, int, int, int);
 using SoftmaxFn = float (*)(float*, int, float*, float*);
 using ScaleFn = void (*)(float*, int, float);
@@ -271,8 +273,8 @@ const Kernels& Selected() {
 
 }  // namespace
 
-void ScoreTile(const float* q, int ldq, const float* kt, float* s, int rows, int depth) {
-  Selected().score(q, ldq, kt, s, rows, depth);
+void ScoreTile(const float* q, int ldq, const float* kt, float* s, int rows, int depth, int keys) {
+  Selected().score(q, ldq, kt, s, rows, depth, keys);
 }
 
 void AccumulateTile(const float* p, const float* v, float* o, int rows, int keys, int cols) {

@@ -8,14 +8,16 @@ namespace fa_onnx::cpu {
 
 // Keys per tile; also the row stride of the score/probability tiles and of the transposed key tile.
 constexpr int kKeyTile = 128;
+// ScoreTile computes key columns in blocks of this many (a multiple of every variant's register block).
+constexpr int kKeyBlock = 32;
 // Query rows per tile.
 constexpr int kQueryTile = 128;
 // Value columns (and the output accumulator) are padded to a multiple of this.
 constexpr int kColBlock = 32;
 
-// s[r][j] = Σ_d q[r][d] · kt[d][j] for r < rows, j < kKeyTile (any row count).
-// q: rows × depth, row stride ldq; kt: depth × kKeyTile; s: rows × kKeyTile.
-void ScoreTile(const float* q, int ldq, const float* kt, float* s, int rows, int depth);
+// s[r][j] = Σ_d q[r][d] · kt[d][j] for r < rows (any count) and j < keys rounded up to kKeyBlock.
+// q: rows × depth, row stride ldq; kt: depth × kKeyTile, zero past `keys`; s: rows × kKeyTile.
+void ScoreTile(const float* q, int ldq, const float* kt, float* s, int rows, int depth, int keys);
 
 // o[r][c] += Σ_{j < keys} p[r][j] · v[j][c] for r < rows, c < cols (a multiple of kColBlock).
 // p: rows × kKeyTile; v: keys × cols; o: rows × cols.

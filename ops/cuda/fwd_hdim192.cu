@@ -1,0 +1,6 @@
+// Forward kernel instantiations for head dim 192 (one file per head dim: parallel, bounded builds).
+#include "fwd_launch.cuh"
+
+namespace fa_onnx::cuda {
+FA_ONNX_INSTANTIATE_FWD(192)
+}  // namespace fa_onnx::cuda

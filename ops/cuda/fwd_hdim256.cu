@@ -1,0 +1,6 @@
+// Forward kernel instantiations for head dim 256 (one file per head dim: parallel, bounded builds).
+#include "fwd_launch.cuh"
+
+namespace fa_onnx::cuda {
+FA_ONNX_INSTANTIATE_FWD(256)
+}  // namespace fa_onnx::cuda

@@ -1,0 +1,116 @@
+"""Forward attention benchmark over the anchors grid (../shared/docs/anchors.md): D 64/128/256,
+S 512..16384 with batch·S = 16k tokens and heads·D = 2048, causal or not, bf16 and fp16. Times
+fa-onnx's CUDA kernel and torch SDPA's flash and cuDNN backends in the same run, on the same BSHD
+inputs, with CUDA events (warm-up, median of many runs, input sets rotated beyond the L2).
+TFLOP/s = 4·B·H·Sq·Sk·D (half when causal) / time. Usage: python3 bench.py LIB.so OUT.json"""
+import json
+import math
+import os
+import sys
+
+import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+import fa
+
+REPS, WARM, SETS = 25, 5, 3
+
+
+def timed(fn, sets):
+    for i in range(WARM):
+        fn(*sets[i % len(sets)])
+    torch.cuda.synchronize()
+    times = []
+    for i in range(REPS):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        args = sets[i % len(sets)]
+        a.record()
+        fn(*args)
+        b.record()
+        times.append((a, b))
+    torch.cuda.synchronize()
+    ms = sorted(a.elapsed_time(b) for a, b in times)
+    return ms[len(ms) // 2]
+
+
+def main():
+    lib = fa.load(sys.argv[1])
+    out_path = sys.argv[2]
+    rows = []
+    for dt in (torch.bfloat16, torch.float16):
+        for D in (64, 128, 256):
+            for causal in (False, True):
+                for S in (512, 1024, 2048, 4096, 8192, 16384):
+                    B, H = 16384 // S, 2048 // D
+                    sets = []
+                    for _ in range(SETS):  # each set is 3 x 64 MB: rotation defeats the 50 MB L2
+                        q, k, v = (torch.randn(B, S, H, D, device="cuda", dtype=dt) for _ in range(3))
+                        sets.append((q, k, v, torch.empty_like(q)))
+                    p = fa.AttentionParams()
+                    p.dtype, p.batch, p.heads_q, p.heads_kv = fa.DT[dt], B, H, H
+                    p.seqlen_q, p.seqlen_k, p.head_dim, p.head_dim_v = S, S, D, D
+                    p.scale, p.window_right, p.bottom_right = 1 / math.sqrt(D), (0 if causal else -1), False
+                    stream = torch.cuda.current_stream().cuda_stream
+
+                    def ours(q, k, v, o):
+                        p.q, p.k, p.v, p.o = fa.view(q, "bshd"), fa.view(k, "bshd"), fa.view(v, "bshd"), fa.view(o, "bshd")
+                        err = fa.run(lib, p, stream)
+                        if err:
+                            raise RuntimeError(err)
+
+                    def sdpa(backend):
+                        def f(q, k, v, o):
+                            with sdpa_kernel(backend):
+                                torch.nn.functional.scaled_dot_product_attention(
+                                    q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_causal=causal)
+                        return f
+
+                    flop = 4 * B * H * S * S * D / (2 if causal else 1)
+                    row = {"dtype": str(dt).split(".")[1], "D": D, "S": S, "B": B, "H": H, "causal": causal}
+                    # "ours": the portable sm80+ kernel (Hopper kernel switched off); "dispatch": what
+                    # Run picks on this GPU (the sm90a kernel where it takes the params).
+                    q, k, v, o = sets[0]
+                    with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+                        ref = torch.nn.functional.scaled_dot_product_attention(
+                            q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_causal=causal).transpose(1, 2).float()
+                    for name, fn in (("ours", ours), ("dispatch", ours), ("flash", sdpa(SDPBackend.FLASH_ATTENTION)),
+                                     ("cudnn", sdpa(SDPBackend.CUDNN_ATTENTION))):
+                        if name == "ours":
+                            os.environ["FA_ONNX_HOPPER"] = "0"
+                        else:
+                            os.environ.pop("FA_ONNX_HOPPER", None)
+                        try:
+                            ms = timed(fn, sets)
+                            row[name] = flop / (ms * 1e-3) / 1e12
+                            if name in ("ours", "dispatch"):  # the timed kernel must compute the right thing
+                                o.fill_(float("nan"))
+                                fn(q, k, v, o)
+                                err = ((o.float() - ref).norm() / ref.norm()).item()
+                                row[name + "_err_vs_flash"] = err
+                                if not err <= 2e-2:
+                                    row[name + "_wrong"] = True
+                        except Exception as e:  # a backend that refuses a shape is recorded as such
+                            row[name] = None
+                            row[name + "_error"] = str(e)[:200]
+                    os.environ.pop("FA_ONNX_HOPPER", None)
+                    rows.append(row)
+                    f = lambda x: "  n/a" if x is None else f"{x:5.0f}"
+                    print(f"{row['dtype']:8s} D{D:<3d} S{S:<5d} causal={int(causal)}  ours {f(row['ours'])}  "
+                          f"dispatch {f(row['dispatch'])}  flash {f(row['flash'])}  cudnn {f(row['cudnn'])}  "
+                          f"err {row.get('ours_err_vs_flash', math.nan):.1e}/{row.get('dispatch_err_vs_flash', math.nan):.1e}",
+                          flush=True)
+                    del sets
+    with open(out_path, "w") as fh:
+        json.dump({"device": torch.cuda.get_device_name(), "torch": torch.__version__, "rows": rows}, fh, indent=1)
+    # Short table last: TFLOP/s, ratio to flash and cuDNN.
+    print("\n| dtype | D | causal | S | ours (sm80 kernel) | dispatch | flash | cuDNN | ours/flash | ours/cuDNN | dispatch/cuDNN |")
+    for r in rows:
+        o, dp, fl, cu = r["ours"], r["dispatch"], r["flash"], r["cudnn"]
+        ratio = lambda a, b: f"{a / b:.2f}" if a and b else "n/a"
+        g = lambda x, w=False: "n/a" if x is None else f"{x:.0f}" + (" WRONG" if w else "")
+        print(f"| {r['dtype']} | {r['D']} | {int(r['causal'])} | {r['S']} | {g(o, r.get('ours_wrong'))} | "
+              f"{g(dp, r.get('dispatch_wrong'))} | {g(fl)} | {g(cu)} | {ratio(o, fl)} | {ratio(o, cu)} | {ratio(dp, cu)} |")
+
+
+if __name__ == "__main__":
+    main()

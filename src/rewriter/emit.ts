@@ -46,6 +46,14 @@ export interface AttentionPlan {
   probShapeReads?: { reads: Node[]; q: string; k: string; kForm: 'kt' | 'kv' | 'q'; heads: number };
   /** A value shaped like the result, for Shape nodes that read the result on its way out. */
   shapeDonor?: string;
+  /**
+   * ONNX Attention with a past cache: k and v are Concat(past, new) along the sequence axis,
+   * computed before the fused node (and named as the node's present outputs when those are used).
+   */
+  kvConcat?: {
+    pastK: string; pastV: string; k: string; v: string; rank: number; kvHeads: number; headDim: number; valueDim: number;
+    presentK?: string; presentV?: string;
+  };
   /** Nodes this site covers (for the report of removed nodes). */
   matched: Node[];
 }
@@ -72,7 +80,9 @@ export function emitAttention(g: Graph, facts: Facts, plan: AttentionPlan, optio
   const c = choose(plan);
   if (!c) return 'q, k, v and the output have no common layout (would need copies)';
   const T = facts.dtype(c.q.value);
-  if (T === undefined || facts.dtype(c.k.value) !== T || facts.dtype(c.v.value) !== T) return 'q, k and v do not share one known dtype';
+  const kv = plan.kvConcat;
+  const kType = kv ? facts.dtype(kv.k) : facts.dtype(c.k.value), vType = kv ? facts.dtype(kv.v) : facts.dtype(c.v.value);
+  if (T === undefined || kType !== T || vType !== T || (kv && (facts.dtype(kv.pastK) !== T || facts.dtype(kv.pastV) !== T))) return 'q, k and v do not share one known dtype';
   if (![DT.FLOAT, DT.FLOAT16, DT.BFLOAT16].includes(T)) return `dtype ${T} is not float32, float16 or bfloat16`;
   if (facts.dtype(plan.resultNode.outputs[0]) !== T) return 'the attention output dtype differs from q';
   const hq = c.q.heads, hk = c.k.heads;
@@ -124,6 +134,11 @@ export function emitAttention(g: Graph, facts: Facts, plan: AttentionPlan, optio
   const lower = castTo !== undefined && T === DT.FLOAT;
   const cast = (x: string) => (x && lower ? helper('Cast', [x], [makeAttribute('to', castTo!)]) : x);
 
+  if (plan.kvConcat) {
+    const [k, v] = concatCache(g, plan.resultNode, plan.kvConcat);
+    c.k = { ...c.k, value: k };
+    c.v = { ...c.v, value: v };
+  }
   for (const { node, from } of c.out.shapeReads) g.replaceInput(node, from, plan.shapeDonor!);
   if (plan.probShapeReads) rebuildShapeReads(g, facts, plan.probShapeReads);
   g.detachOutput(owner, target);
@@ -196,4 +211,23 @@ function upcastSource(g: Graph, facts: Facts, value: string, t: number): string 
   const p = g.producerOf(value);
   if (!p || p.op !== 'Cast' || p.domain !== '' || p.int('to', 0) !== DT.FLOAT) return undefined;
   return facts.dtype(p.input(0)) === t ? p.input(0) : undefined;
+}
+
+/** Concat(past, new) for keys and values, placed before `at`; new rank-3 [B,S,Hk·D] is split into heads first. */
+function concatCache(g: Graph, at: Node, kv: NonNullable<AttentionPlan['kvConcat']>): [string, string] {
+  const add = (op: string, inputs: string[], attrs: ReturnType<typeof makeAttribute>[], name?: string) => {
+    const out = name ?? g.freshName(`${at.id}/fa_cache_${op.toLowerCase()}`);
+    if (name) g.detachOutput(at, name);
+    const node = g.insertBefore(at, { op, name: g.freshName(`${at.id}/fa_cache_${op}`), inputs, outputs: [out], attributes: attrs });
+    if (name) g.claimOutput(node, name);
+    return out;
+  };
+  const heads = (x: string, d: number) => {
+    if (kv.rank !== 3) return x;
+    const shape = add('Constant', [], [makeAttribute('value_ints', [0, 0, kv.kvHeads, d])]);
+    return add('Transpose', [add('Reshape', [x, shape], [])], [makeAttribute('perm', [0, 2, 1, 3])]);
+  };
+  const k = add('Concat', [kv.pastK, heads(kv.k, kv.headDim)], [makeAttribute('axis', 2)], kv.presentK);
+  const v = add('Concat', [kv.pastV, heads(kv.v, kv.valueDim)], [makeAttribute('axis', 2)], kv.presentV);
+  return [k, v];
 }

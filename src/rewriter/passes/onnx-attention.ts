@@ -18,11 +18,13 @@ function packedOperand(facts: Facts, value: string, heads: number): Operand | un
 export function planOnnxAttention(g: Graph, facts: Facts, node: Node): AttentionPlan | string {
   const [q, k, v, mask, pastK, pastV, nonpad] = [0, 1, 2, 3, 4, 5, 6].map((i) => node.input(i));
   if (!q || !k || !v) return 'Attention without query, key and value';
-  if (pastK || pastV) return 'Attention with a past key/value cache (not a dense attention)';
-  for (let i = 1; i < node.outputs.length; i++) {
-    const o = node.outputs[i];
-    if (o && (g.usesOf(o).length || g.isGraphOutput(o))) return i === 3 ? 'the QK-matmul output of Attention is used' : 'the present key/value outputs of Attention are used';
-  }
+  const used = (i: number) => { const o = node.outputs[i]; return !!o && (g.usesOf(o).length > 0 || g.isGraphOutput(o)); };
+  if (used(3)) return 'the QK-matmul output of Attention is used';
+  const past = !!(pastK || pastV);
+  if (past && !(pastK && pastV)) return 'Attention with only one of past_key and past_value';
+  if (!past && (used(1) || used(2))) return 'the present key/value outputs of Attention are used without a past';
+  if (past && node.int('is_causal', 0)) return 'causal Attention with a past cache (its alignment is not converted)';
+  if (past && nonpad) return 'Attention with a past cache and nonpad_kv_seqlen';
   const rank = facts.rank(q);
   const qHeads = node.int('q_num_heads', 0), kvHeads = node.int('kv_num_heads', 0);
   let qs: Operand[], ks: Operand[], vs: Operand[];
@@ -34,11 +36,27 @@ export function planOnnxAttention(g: Graph, facts: Facts, node: Node): Attention
     deliveries = [{ value: node.outputs[0]!, form: 'packed' as const, through: [], shapeReads: [] }];
   } else if (rank === 4) {
     qs = operandSources(g, facts, q, 'q');
-    ks = operandSources(g, facts, k, 'kv');
-    vs = operandSources(g, facts, v, 'kv');
-    if (!qs.length || !ks.length || !vs.length) return 'rank-4 Attention inputs whose head layout is not proven';
+    ks = past ? [] : operandSources(g, facts, k, 'kv');
+    vs = past ? [] : operandSources(g, facts, v, 'kv');
+    if (!qs.length || (!past && (!ks.length || !vs.length))) return 'rank-4 Attention inputs whose head layout is not proven';
     deliveries = outputTargets(g, facts, node.outputs[0]!, qs[0]!.heads);
   } else return `Attention with rank-${rank ?? 'unknown'} inputs`;
+
+  // A past cache: keys and values are the concatenation [B, Hk, P + S, D], written as the present outputs.
+  let kvConcat: AttentionPlan['kvConcat'];
+  let totalKeys: Dim | undefined;
+  if (past) {
+    const pk = facts.shape(pastK), pv = facts.shape(pastV), kn = facts.shape(k), vn = facts.shape(v);
+    if (pk?.length !== 4 || pv?.length !== 4 || !kn || !vn) return 'past key/value shapes are not known';
+    const hk = pk[1], d = pk[3], dv = pv[3];
+    if (typeof hk !== 'number' || typeof d !== 'number' || typeof dv !== 'number') return 'past key/value heads or head dims are not static';
+    const newLen = rank === 3 ? kn[1] : kn[2];
+    totalKeys = typeof pk[2] === 'number' && typeof newLen === 'number' ? pk[2] + newLen : undefined;
+    if (totalKeys === undefined) return 'the total key length (past + new) is not static';
+    kvConcat = { pastK: pastK!, pastV: pastV!, k, v, rank, kvHeads: hk, headDim: d, valueDim: dv, presentK: used(1) ? node.outputs[1] : undefined, presentV: used(2) ? node.outputs[2] : undefined };
+    ks = [{ value: '', form: 'BHSD', heads: hk, headDim: d, scale: 1, through: [] }];
+    vs = [{ value: '', form: 'BHSD', heads: hk, headDim: dv, scale: 1, through: [] }];
+  }
 
   const maskType = facts.dtype(mask);
   if (mask && maskType === undefined) return 'the attention mask dtype is unknown';
@@ -46,7 +64,7 @@ export function planOnnxAttention(g: Graph, facts: Facts, node: Node): Attention
   if (mask) {
     // The op needs the mask to cover every key; ONNX (opset 24) lets it be shorter and pads -inf.
     const qShape = facts.shape(q), kShape = facts.shape(k);
-    const sq = rank === 4 ? qShape?.[2] : qShape?.[1], sk = rank === 4 ? kShape?.[2] : kShape?.[1];
+    const sq = rank === 4 ? qShape?.[2] : qShape?.[1], sk = totalKeys ?? (rank === 4 ? kShape?.[2] : kShape?.[1]);
     if (!qShape || !kShape || sq === undefined || sk === undefined) return 'the query/key lengths are not known';
     scores = [qShape[0]!, qs[0]!.heads, sq, sk];
     const problem = broadcastProblem(facts, mask, scores);
@@ -87,6 +105,7 @@ export function planOnnxAttention(g: Graph, facts: Facts, node: Node): Attention
     masks: boolMasks,
     negatedMasks: [],
     keyLengths: nonpad,
+    kvConcat,
     matched: [node],
   };
 }

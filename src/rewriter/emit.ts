@@ -79,6 +79,9 @@ function choose(plan: AttentionPlan): Choice | undefined {
 export function emitAttention(g: Graph, facts: Facts, plan: AttentionPlan, options: RewriteOptions): SiteReport | string {
   const c = choose(plan);
   if (!c) return 'q, k, v and the output have no common layout (would need copies)';
+  // Helper nodes use Unsqueeze with an axes input (opset 13) and Shape with start/end (opset 15).
+  if (plan.mergedBiases?.some((b) => (facts.rank(b.value) ?? 0) >= 3) && g.opset < 13) return 'reshaping a 3-D bias needs opset 13 or later';
+  if (plan.probShapeReads && g.opset < 15) return 'the probabilities\' Shape reads need opset 15 or later to be rebuilt';
   const T = facts.dtype(c.q.value);
   const kv = plan.kvConcat;
   const kType = kv ? facts.dtype(kv.k) : facts.dtype(c.k.value), vType = kv ? facts.dtype(kv.v) : facts.dtype(c.v.value);

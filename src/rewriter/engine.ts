@@ -24,6 +24,7 @@ export const PASSES: Pass[] = [
 ];
 
 export function runPasses(model: ModelProto, options: RewriteOptions): SiteReport[] {
+  if (!model.graph) return [];
   const g = new Graph(model);
   const facts = inferFacts(g);
   const sites: SiteReport[] = [];

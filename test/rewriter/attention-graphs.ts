@@ -19,6 +19,8 @@ export interface AttentionOptions {
   kvHeads?: number;
   /** Q's heads split with heads inner ([B, S, D, H]): a view, but not a head split. */
   headsInnerQ?: boolean;
+  /** GQA heads repeated with Tile (head order kv-major: not repeat_kv's order, so not absorbed). */
+  tileRepeat?: boolean;
   /** P·V written as an Einsum. */
   pvEinsum?: boolean;
   /** The additive mask is built in float32 and cast to the model's float type. */
@@ -48,7 +50,8 @@ export function attentionModel(o: AttentionOptions = {}): ModelProto {
   }
   if (hk !== H) {
     // repeat_kv: [B, Hk, S, D] -> [B, Hk, R, S, D] -> [B, H, S, D]
-    const rep = (x: string) => g.op('Reshape', [g.op('Expand', [g.op('Unsqueeze', [x, g.ints([2])]), g.ints([B, hk, H / hk, S, D])]), g.ints([B, H, S, D])]);
+    const rep = (x: string) => o.tileRepeat ? g.op('Tile', [x, g.ints([1, H / hk, 1, 1])])
+      : g.op('Reshape', [g.op('Expand', [g.op('Unsqueeze', [x, g.ints([2])]), g.ints([B, hk, H / hk, S, D])]), g.ints([B, H, S, D])]);
     k = rep(k);
     v = rep(v);
   }

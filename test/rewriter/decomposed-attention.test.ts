@@ -72,6 +72,7 @@ describe('fuses', () => {
     ['GQA repeat_kv (Unsqueeze/Expand/Reshape)', { kvHeads: 2 }],
     ['GQA, packed', { kvHeads: 2, form: 'packed' }],
     ['MQA', { kvHeads: 1 }],
+    ['heads repeated with Tile (kept, not absorbed)', { kvHeads: 2, tileRepeat: true }],
   ])('%s, matching the original numerically', async (_name, opts) => {
     await expectSameOutputs(opts);
   });
@@ -104,6 +105,8 @@ describe('fuses', () => {
     expect(only({ softcap: 5 }).site.attributes!.softcap).toBe(5);
     expect(only({ kvHeads: 2 }).site.attributes).toMatchObject({ num_heads: 4, kv_num_heads: 2 });
     expect(only({ kvHeads: 1 }).site.attributes).toMatchObject({ num_heads: 4, kv_num_heads: 1 });
+    // Tile repeats kv heads in the other order (head h reads kv head h mod Hk): the copy stays.
+    expect(only({ kvHeads: 2, tileRepeat: true }).site.attributes).toMatchObject({ num_heads: 4, kv_num_heads: 4 });
   });
 
   it('inserts Casts for float16 compute only when asked', () => {

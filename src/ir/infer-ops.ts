@@ -412,7 +412,7 @@ export const handlers: Record<string, Handler> = {
     const hidden = vs?.length === 3 ? vs[2] : vs?.length === 4 ? dimMul(vs[1]!, vs[3]!) : undefined;
     return [{ dtype: q?.dtype, shape: q?.shape?.length === 3 && hidden !== undefined && heads ? [q.shape[0]!, q.shape[1]!, hidden] : undefined }];
   },
-  Attention: (n, [q, k, v]) => {
+  Attention: (n, [q, , v]) => {
     if (n.domain !== '') return undefined;
     const out: ValueFacts = { dtype: q?.dtype };
     if (q?.shape?.length === 4 && v?.shape?.length === 4) out.shape = [q.shape[0]!, q.shape[1]!, q.shape[2]!, v.shape[3]!];
@@ -421,7 +421,6 @@ export const handlers: Record<string, Handler> = {
       const dv = hk ? dimDiv(v.shape[2]!, hk) : undefined;
       if (hq && dv !== undefined) out.shape = [q.shape[0]!, q.shape[1]!, dimMul(hq, dv)];
     }
-    void k;
     return [out];
   },
 };

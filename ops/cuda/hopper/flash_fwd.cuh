@@ -6,7 +6,10 @@
 //                shared memory, online softmax in registers (exp2, scale folded into one FMA), then
 //                O += P·V by wgmma with P straight from registers. The next block's Q·Kᵀ is issued
 //                before this block's P·V, so softmax runs while the tensor cores work.
-// Tiles are (batch, head, 64·consumers-row query block), handed out longest first.
+// Tiles are (batch, head, 64·consumers-row query block), handed out longest first by an atomic
+// counter; the consumers take turns issuing GEMMs (ping-pong); the output leaves through shared
+// memory in 16-byte stores. With fewer tiles than SMs, each tile's keys are split and CombineSplits
+// (end of this file) merges the partial results.
 #pragma once
 
 #include <cuda.h>

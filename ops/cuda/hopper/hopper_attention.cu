@@ -61,6 +61,17 @@ std::string KernelLimits(const AttentionParams& p) {
                              p.v.head_stride,  p.o.batch_stride, p.o.seq_stride, p.o.head_stride};
   for (int64_t s : strides)
     if (s % 8 != 0) return "Hopper kernel: strides not multiples of 8 elements";
+  // TMA walks every axis of extent > 1 by a positive stride below 2^40 bytes (MakeMap gives axes of
+  // extent 1 a stride of its own), so other views go to the portable kernel instead of failing in Run.
+  auto usable = [](int64_t stride, int extent) {
+    return extent <= 1 || (stride > 0 && stride < (int64_t(1) << 39));
+  };
+  const bool maps_ok = usable(p.q.seq_stride, p.seqlen_q) && usable(p.q.head_stride, p.heads_q) &&
+                       usable(p.q.batch_stride, p.batch) && usable(p.k.seq_stride, p.seqlen_k) &&
+                       usable(p.k.head_stride, p.heads_kv) && usable(p.k.batch_stride, p.batch) &&
+                       usable(p.v.seq_stride, p.seqlen_k) && usable(p.v.head_stride, p.heads_kv) &&
+                       usable(p.v.batch_stride, p.batch);
+  if (!maps_ok) return "Hopper kernel: a zero, negative or huge stride";
   return {};
 }
 

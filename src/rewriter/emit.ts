@@ -44,8 +44,6 @@ export interface AttentionPlan {
   keyLengths?: string;
   /** Shape nodes reading the probabilities [B,H,Sq,Sk] (or [B·H,Sq,Sk]): rebuilt from q and k. */
   probShapeReads?: { reads: Node[]; q: string; k: string; kForm: 'kt' | 'kv' | 'q'; heads: number };
-  /** A value shaped like the result, for Shape nodes that read the result on its way out. */
-  shapeDonor?: string;
   /**
    * ONNX Attention with a past cache: k and v are Concat(past, new) along the sequence axis,
    * computed before the fused node (and named as the node's present outputs when those are used).
@@ -58,19 +56,25 @@ export interface AttentionPlan {
   matched: Node[];
 }
 
-interface Choice { q: Operand; k: Operand; v: Operand; out: Delivery; layout: 'BSHD' | 'BHSD'; packed: number }
+interface Choice { q: Operand; k: Operand; v: Operand; out: Delivery; layout: 'BSHD' | 'BHSD'; absorbed: number }
 
+/**
+ * The forms that leave the fewest view nodes behind: q and the output share a form (packed, or
+ * rank 4 in the layout); k and v are packed where possible, else rank 4 in the same layout.
+ */
 function choose(plan: AttentionPlan): Choice | undefined {
   let best: Choice | undefined;
+  const deepest = <T extends { through: Node[] }>(list: T[]) => list.reduce<T | undefined>((a, b) => (!a || b.through.length > a.through.length ? b : a), undefined);
   for (const layout of ['BHSD', 'BSHD'] as const) {
-    const pick = (list: Operand[]): Operand | undefined => list.find((o) => o.form === 'packed') ?? list.find((o) => o.form === layout);
-    const byForm = (f: Form) => ({ q: plan.q.find((o) => o.form === f), out: plan.deliveries.find((d) => d.form === f) });
-    const packedQ = byForm('packed'), laidQ = byForm(layout);
-    const qo = packedQ.q && packedQ.out ? packedQ : laidQ.q && laidQ.out ? laidQ : undefined;
-    const k = pick(plan.k), v = pick(plan.v);
-    if (!qo || !k || !v) continue;
-    const packed = [qo.q!, k, v].filter((o) => o.form === 'packed').length;
-    if (!best || packed > best.packed) best = { q: qo.q!, k, v, out: qo.out!, layout, packed };
+    const usable = (o: { form: Form }) => o.form === 'packed' || o.form === layout;
+    const k = deepest(plan.k.filter(usable)), v = deepest(plan.v.filter(usable));
+    if (!k || !v) continue;
+    for (const form of ['packed', layout] as const) {
+      const q = deepest(plan.q.filter((o) => o.form === form)), out = deepest(plan.deliveries.filter((d) => d.form === form));
+      if (!q || !out) continue;
+      const absorbed = q.through.length + k.through.length + v.through.length + out.through.length;
+      if (!best || absorbed > best.absorbed) best = { q, k, v, out, layout, absorbed };
+    }
   }
   return best;
 }
@@ -142,7 +146,7 @@ export function emitAttention(g: Graph, facts: Facts, plan: AttentionPlan, optio
     c.k = { ...c.k, value: k };
     c.v = { ...c.v, value: v };
   }
-  for (const { node, from } of c.out.shapeReads) g.replaceInput(node, from, plan.shapeDonor!);
+  for (const { node, from, donor } of c.out.shapeReads) g.replaceInput(node, from, donor);
   if (plan.probShapeReads) rebuildShapeReads(g, facts, plan.probShapeReads);
   g.detachOutput(owner, target);
   const out = lower ? g.freshName(`${target}/fa_out`) : target;

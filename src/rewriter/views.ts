@@ -199,8 +199,8 @@ export function operandSources(g: Graph, facts: Facts, value: string, want: Want
  * Shape nodes reading the way there may be moved to `shapeDonor`, a value of the same shape
  * (exporters read the result's shape to build the merge Reshape).
  */
-export interface Delivery { value: string; form: Form; through: Node[]; shapeReads: { node: Node; from: string }[] }
-export function outputTargets(g: Graph, facts: Facts, value: string, heads: number, shapeDonor?: string): Delivery[] {
+export interface Delivery { value: string; form: Form; through: Node[]; shapeReads: { node: Node; from: string; donor: string }[] }
+export function outputTargets(g: Graph, facts: Facts, value: string, heads: number, shapeDonors: string[] = []): Delivery[] {
   const shape = facts.shape(value);
   if (!shape || (shape.length !== 4 && shape.length !== 3)) return [];
   // A rank-3 result [B·H, S, Dv] (batched matmuls) is no form of the op: only its views are.
@@ -208,10 +208,10 @@ export function outputTargets(g: Graph, facts: Facts, value: string, heads: numb
   const batch = merged ? dimDiv(shape[0]!, heads) : shape[0]!;
   if (batch === undefined) return [];
   const out: Delivery[] = merged ? [] : [{ value, form: 'BHSD', through: [], shapeReads: [] }];
-  const shapeReads: { node: Node; from: string }[] = [];
-  const donorFits = (v: string) => {
-    const a = shapeDonor ? facts.shape(shapeDonor) : undefined, b = facts.shape(v);
-    return !!a && !!b && a.length === b.length && a.every((d, k) => dimEq(d, b[k]));
+  const shapeReads: { node: Node; from: string; donor: string }[] = [];
+  const donorFor = (v: string) => {
+    const b = facts.shape(v);
+    return shapeDonors.find((x) => { const a = facts.shape(x); return !!a && !!b && a.length === b.length && a.every((d, k) => dimEq(d, b[k])); });
   };
   const [s, d] = shape.slice(-2) as [Dim, Dim];
   let layout: Layout | undefined = merged
@@ -223,7 +223,8 @@ export function outputTargets(g: Graph, facts: Facts, value: string, heads: numb
     let uses = g.usesOf(cur);
     if (g.isGraphOutput(cur) || g.subgraphUses.has(cur)) break;
     const shapes = uses.filter((u) => u.op === 'Shape' && u.domain === '');
-    if (shapes.length && donorFits(cur)) { shapeReads.push(...shapes.map((node) => ({ node, from: cur }))); uses = uses.filter((u) => !shapes.includes(u)); }
+    const donor = shapes.length ? donorFor(cur) : undefined;
+    if (donor) { shapeReads.push(...shapes.map((node) => ({ node, from: cur, donor }))); uses = uses.filter((u) => !shapes.includes(u)); }
     if (uses.length !== 1) break;
     const n = uses[0]!;
     if (n.domain !== '' || !['Transpose', 'Reshape', 'Identity'].includes(n.op) || n.input(0) !== cur) break;

@@ -173,9 +173,9 @@ export function planDecomposedAttention(g: Graph, facts: Facts, softmax: Node): 
     pattern: PATTERN,
     resultNode: path.pv,
     q, k, v: val,
-    deliveries: outputTargets(g, facts, path.pv.outputs[0]!, heads, qk.input(0)),
+    // Shape reads on the way out move to an equally shaped Q view (exporters read the result's shape).
+    deliveries: outputTargets(g, facts, path.pv.outputs[0]!, heads, [qk.input(0)!, ...q.map((o) => o.value)]),
     probShapeReads: path.shapeReads.length ? { reads: path.shapeReads, q: qk.input(0)!, k: qk.input(1)!, kForm: kWant, heads } : undefined,
-    shapeDonor: qk.input(0),
     scale: chain.scale,
     attributes,
     biases,

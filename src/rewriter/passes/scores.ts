@@ -125,19 +125,16 @@ function walk(g: Graph, facts: Facts, cur: string, phase: Phase, acc: Acc): Scor
       }
       for (const [chain, other] of [[p.input(0)!, p.input(1)!], [p.input(1)!, p.input(0)!]] as const) {
         const withTerm = clone(next);
-        // The additive mask may reach the scores through Casts (a float32 mask in a float16 model).
-        const { source, casts } = throughCasts(g, facts, other);
-        const m = match(g, additiveMask, source, known);
-        const mi = m ? undefined : match(g, additiveMaskInverted, source, known);
-        const mm = m ?? mi;
-        const fill = mm ? casts.reduce((f, to) => castValue(f, to), uniformValue(mm.consts.get('fill')!)!) : 0;
-        if (mm && isExcluding(fill, facts.dtype(other))) {
-          withTerm.masks.push({ cond: mm.values.get('cond')!, attendWhen: !!m, fill, additive: true, biasValue: other });
-          withTerm.nodes.push(...mm.matched);
-        } else {
-          const dt = facts.dtype(other);
-          if (dt !== undefined && !FLOAT_TYPES.has(dt)) { reason = 'a non-float tensor added to the scores'; continue; }
-          withTerm.biases.push(other);
+        const dt = facts.dtype(other);
+        if (dt !== undefined && !FLOAT_TYPES.has(dt)) { reason = 'a non-float tensor added to the scores'; continue; }
+        // A sum of terms (T5: position bias + mask) is split into its terms: masks among them are read as masks.
+        for (const term of addTerms(g, facts, other, facts.shape(cur))) {
+          const mask = additiveMaskOf(g, facts, term);
+          if (mask) {
+            withTerm.masks.push(mask.term);
+            withTerm.nodes.push(...mask.nodes);
+            if (mask.bias && !isZeroTensor(g, facts, mask.bias)) withTerm.biases.push(mask.bias);
+          } else withTerm.biases.push(term);
         }
         const r = walk(g, facts, chain, 0, withTerm);
         if (typeof r !== 'string') return r;
@@ -204,4 +201,55 @@ function castValue(x: number, to: number): number {
   const limit = to === DT.FLOAT16 ? 65520 : to === DT.BFLOAT16 ? 3.3961775292304266e38 : to === DT.FLOAT ? 3.4028235677973366e38 : Infinity;
   if (Math.abs(x) >= limit) return x < 0 ? -Infinity : Infinity;
   return Math.abs(x) > max ? Math.sign(x) * max : x;
+}
+
+/** A bias masked in place: Where(cond, bias, fill) (T5's masked position bias). */
+const maskedBias = op('Where', v('cond'), v('x'), scalarFill);
+const maskedBiasInverted = op('Where', v('cond'), scalarFill, v('x'));
+
+/**
+ * The additive mask Where(cond, 0, fill) (or inverted) behind `value`, through Casts, with a
+ * sure-exclusion fill; or Where(cond, bias, fill), read as that mask plus the bias.
+ */
+function additiveMaskOf(g: Graph, facts: Facts, value: string): { term: MaskTerm; nodes: Node[]; bias?: string } | undefined {
+  const known = (x: string | undefined) => knownConstant(g, facts, x);
+  // The additive mask may reach the scores through Casts (a float32 mask in a float16 model).
+  const { source, casts } = throughCasts(g, facts, value);
+  const m = match(g, additiveMask, source, known);
+  const mm = m ?? match(g, additiveMaskInverted, source, known);
+  if (mm) {
+    const fill = casts.reduce((f, to) => castValue(f, to), uniformValue(mm.consts.get('fill')!)!);
+    if (!isExcluding(fill, facts.dtype(value))) return undefined;
+    return { term: { cond: mm.values.get('cond')!, attendWhen: !!m, fill, additive: true, biasValue: value }, nodes: mm.matched };
+  }
+  // Only without Casts: the bias keeps the scores' dtype.
+  if (casts.length) return undefined;
+  const b = match(g, maskedBias, source, known);
+  const bm = b ?? match(g, maskedBiasInverted, source, known);
+  if (!bm) return undefined;
+  const fill = uniformValue(bm.consts.get('fill')!)!;
+  const x = bm.values.get('x')!;
+  if (!isExcluding(fill, facts.dtype(value)) || facts.dtype(x) !== facts.dtype(value)) return undefined;
+  // Masked keys get bias + fill in the original: fill itself when it is -inf or the lowest value
+  // (the bias is far smaller), so the key is excluded as surely as by the plain mask.
+  return { term: { cond: bm.values.get('cond')!, attendWhen: !!b, fill, additive: false }, nodes: bm.matched, bias: x };
+}
+
+/**
+ * The terms of a sum added to the scores: Add(a, b) is split while both sides are float tensors
+ * that broadcast into the scores without enlarging them (reassociating the sum is exact up to
+ * float rounding, and a -inf or finfo.min term keeps its effect).
+ */
+function addTerms(g: Graph, facts: Facts, value: string, scores: Dim[] | undefined, depth = 0): string[] {
+  const p = g.producerOf(value);
+  if (!p || p.op !== 'Add' || p.domain !== '' || depth > 4 || !scores) return [value];
+  const [a, b] = [p.input(0)!, p.input(1)!];
+  const fits = (x: string) => {
+    const s = facts.shape(x);
+    const dt = facts.dtype(x);
+    return !!s && dt !== undefined && FLOAT_TYPES.has(dt) && s.length <= scores.length &&
+      s.every((d, k) => d === 1 || dimEq(d, scores[scores.length - s.length + k]));
+  };
+  if (!fits(a) || !fits(b)) return [value];
+  return [...addTerms(g, facts, a, scores, depth + 1), ...addTerms(g, facts, b, scores, depth + 1)];
 }

@@ -11,7 +11,8 @@ export type Handler = (n: Node, ins: (ValueFacts | undefined)[], g: Graph, facts
 export const UNARY_SAME = new Set(['Identity', 'Dropout', 'Neg', 'Sqrt', 'Tanh', 'Erf', 'Relu', 'Sigmoid', 'Exp', 'Log', 'Abs', 'Reciprocal',
   'Softmax', 'LogSoftmax', 'LayerNormalization', 'SimplifiedLayerNormalization', 'Gelu', 'FastGelu', 'Trilu', 'Sin', 'Cos',
   'Floor', 'Ceil', 'Round', 'Clip', 'Elu', 'LeakyRelu', 'HardSigmoid', 'Softplus', 'Softsign', 'BatchNormalization',
-  'InstanceNormalization', 'GroupNormalization', 'SkipLayerNormalization', 'RotaryEmbedding', 'Mish', 'CumSum', 'Sign']);
+  'InstanceNormalization', 'GroupNormalization', 'SkipLayerNormalization', 'RotaryEmbedding', 'Mish', 'CumSum', 'Sign',
+  'RMSNormalization', 'SkipSimplifiedLayerNormalization', 'HardSwish', 'Selu', 'Celu', 'ThresholdedRelu', 'Acos', 'Asin', 'Atan', 'Tan']);
 /** Unary ops whose values are folded (scales computed from shapes, e.g. 1/sqrt(head_dim)). */
 export const FOLD_UNARY: Record<string, (x: number) => number> = {
   Sqrt: Math.sqrt, Reciprocal: (x) => 1 / x, Neg: (x) => -x, Identity: (x) => x, Abs: Math.abs, Exp: Math.exp, Log: Math.log,
@@ -283,6 +284,12 @@ export const handlers: Record<string, Handler> = {
   },
   ScatterND: (_n, [x]) => [{ dtype: x?.dtype, shape: x?.shape }],
   ScatterElements: (_n, [x]) => [{ dtype: x?.dtype, shape: x?.shape }],
+  GatherND: (n, [x, idx]) => {
+    const b = n.int('batch_dims', 0);
+    const k = idx?.shape?.[idx.shape.length - 1];
+    if (!x?.shape || !idx?.shape || typeof k !== 'number') return [{ dtype: x?.dtype }];
+    return [{ dtype: x.dtype, shape: [...idx.shape.slice(0, -1), ...x.shape.slice(b + k)] }];
+  },
   GatherElements: (_n, [x, idx]) => [{ dtype: x?.dtype, shape: idx?.shape }],
   Slice: (n, ins, g) => {
     const [x] = ins;

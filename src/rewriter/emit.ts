@@ -3,6 +3,7 @@
 // the few helper nodes masks need (Not, And, Add, Cast), and taking over the output value.
 import { DT, dimEq, makeAttribute, type Facts, type Graph, type Node } from '../ir/index.js';
 import type { Delivery, Form, Operand } from './views.js';
+import { castsExactly } from './passes/masks.js';
 
 export const FA_DOMAIN = 'fa_onnx';
 
@@ -97,7 +98,9 @@ export function emitAttention(g: Graph, facts: Facts, plan: AttentionPlan, optio
   if (!dimEq(c.q.headDim, c.k.headDim)) return 'q and k head dims differ';
   // A float32 bias that is an upcast of a T tensor is used as that tensor (the same values).
   const plainBiases = plan.biases.map((b) => (facts.dtype(b) === T ? b : upcastSource(g, facts, b, T) ?? b));
-  for (const b of [...plainBiases, ...(plan.mergedBiases ?? []).map((m) => m.value)]) if (facts.dtype(b) !== T) return `the bias '${b}' is ${facts.dtype(b) === DT.FLOAT ? 'float32' : 'another dtype'}, not the model's attention dtype`;
+  // A float32 bias whose values are all exact in T (e.g. an ALiBi table) is cast to T.
+  const exactCasts = new Set(plainBiases.filter((b) => facts.dtype(b) === DT.FLOAT && T !== DT.FLOAT && castsExactly(g, facts, b, T)));
+  for (const b of [...plainBiases.filter((x) => !exactCasts.has(x)), ...(plan.mergedBiases ?? []).map((m) => m.value)]) if (facts.dtype(b) !== T) return `the bias '${b}' is ${facts.dtype(b) === DT.FLOAT ? 'float32' : 'another dtype'}, not the model's attention dtype`;
   const scale = plan.scale * c.q.scale * c.k.scale;
   if (!Number.isFinite(scale) || scale === 0) return `the combined scale ${scale} is not usable`;
 
@@ -110,7 +113,7 @@ export function emitAttention(g: Graph, facts: Facts, plan: AttentionPlan, optio
     return out;
   };
 
-  const biases = [...plainBiases];
+  const biases = plainBiases.map((b) => (exactCasts.has(b) ? helper('Cast', [b], [makeAttribute('to', T)]) : b));
   for (const { value, heads } of plan.mergedBiases ?? []) {
     const s = facts.shape(value)!;
     if (s.length < 3) { biases.push(value); continue; }

@@ -151,7 +151,10 @@ function walk(g: Graph, facts: Facts, cur: string, phase: Phase, acc: Acc): Scor
         const c = known(fillV);
         const fill = c && isScalar(c) ? uniformValue(c) : undefined;
         if (fill === undefined) continue;
-        if (!isExcluding(fill, dtype)) return `a Where that fills masked scores with ${fill}, not -inf or the lowest value of the type`;
+        // A replacing fill only needs to be far below every real score: masked keys then get
+        // exp(fill - max) = 0, and a fully masked row is uniform. float16 exports keep float16's
+        // lowest (-65504) on float32 scores (MPT); scores 65400 below their row's maximum do not occur.
+        if (!isExcluding(fill, dtype) && !(fill <= -65504)) return `a Where that fills masked scores with ${fill}, not -inf or a value far below any score`;
         next.masks.push({ cond, attendWhen, fill, additive: false });
         return walk(g, facts, chain, 0, next);
       }

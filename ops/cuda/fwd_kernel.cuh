@@ -17,6 +17,10 @@
 #include "fa_onnx/attention_params.h"
 #include "tile.cuh"
 
+#ifndef FA_ONNX_CUDA_FWD_MT
+#define FA_ONNX_CUDA_FWD_MT 1  // kernel version: m16 tiles per warp (see FwdConfig)
+#endif
+
 namespace fa_onnx::cuda {
 
 template <int kD>
@@ -24,17 +28,18 @@ struct FwdConfig {
   static constexpr int kDPad = (kD + 31) / 32 * 32;  // shared-memory row width (swizzle needs 32k)
   static constexpr int kChunks = kDPad / 8;          // 16-byte chunks per shared row
   static constexpr int kLoadChunks = kD / 8;         // chunks per row actually copied
-  // kMT: m16 tiles per warp. The kernel is written for any kMT; 2 (FA2's layout: 4 warps x 32 rows,
-  // each K/V fragment feeding two MMAs, 2 CTAs per SM) compiles spill-free for D <= 96 but has not
-  // run on a GPU yet (README.md, "Versions"), so the build uses the configuration that passed the
-  // H100 numerics: 1 m-tile per warp, 8 warps x 16 rows (4 warps for D = 256).
-  static constexpr int kMT = 1;
-  static constexpr int kBM = kD <= 192 ? 128 : 64;                    // query rows per CTA
+  // kMT: m16 tiles per warp. The kernel is written for any kMT. Version 1 (the default build) is 1 m-tile
+  // per warp: 8 warps x 16 rows (4 warps for D = 256); it passed the H100 numerics. Version 2
+  // (-DFA_ONNX_CUDA_FWD_MT=2, D <= 128 only) is FA2's layout: 4 warps x 32 rows, each K/V fragment
+  // feeding two MMAs (half the shared-memory reads per FLOP), two CTAs per SM; compiled, not yet run
+  // on a GPU (README.md, "Versions").
+  static constexpr int kMT = (FA_ONNX_CUDA_FWD_MT == 2 && kD <= 128) ? 2 : 1;
+  static constexpr int kBM = kMT == 2 ? 128 : (kD <= 192 ? 128 : 64);  // query rows per CTA
   static constexpr int kWarps = kBM / (16 * kMT);
-  static constexpr int kBN = kD <= 64 ? 128 : (kD <= 192 ? 64 : 32);  // keys per tile
+  static constexpr int kBN = kMT == 2 ? (kD <= 64 ? 64 : 32) : (kD <= 64 ? 128 : (kD <= 192 ? 64 : 32));  // keys per tile
   static constexpr int kThreads = kWarps * 32;
-  static constexpr bool kQInRegs = kMT * kD <= 128;  // else Q fragments are re-read from shared memory
-  static constexpr int kMinBlocks = 1;  // CTAs per SM the register budget must allow (kMT = 2 wants 2)
+  static constexpr bool kQInRegs = kMT == 2 ? kD <= 32 : kD <= 128;  // else Q fragments are re-read from shared memory
+  static constexpr int kMinBlocks = kMT == 2 ? 2 : 1;               // CTAs per SM the register budget must allow
   static constexpr int kSmemBytes = (kBM + 2 * kBN) * kDPad * 2;
 };
 

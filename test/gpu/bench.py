@@ -2,7 +2,8 @@
 S 512..16384 with batch·S = 16k tokens and heads·D = 2048, causal or not, bf16 and fp16. Times
 fa-onnx's CUDA kernel and torch SDPA's flash and cuDNN backends in the same run, on the same BSHD
 inputs, with CUDA events (warm-up, median of many runs, input sets rotated beyond the L2).
-TFLOP/s = 4·B·H·Sq·Sk·D (half when causal) / time. Usage: python3 bench.py LIB.so OUT.json"""
+TFLOP/s = 4·B·H·Sq·Sk·D (half when causal) / time. Usage: python3 bench.py LIB.so OUT.json [LIB2.so]
+(LIB2: another build of the portable kernel, timed as "ours2")."""
 import json
 import math
 import os
@@ -36,6 +37,7 @@ def timed(fn, sets):
 def main():
     lib = fa.load(sys.argv[1])
     out_path = sys.argv[2]
+    lib2 = fa.load(sys.argv[3]) if len(sys.argv) > 3 else None  # another build of the portable kernel
     rows = []
     for dt in (torch.bfloat16, torch.float16):
         for D in (64, 128, 256):
@@ -52,11 +54,13 @@ def main():
                     p.scale, p.window_right, p.bottom_right = 1 / math.sqrt(D), (0 if causal else -1), False
                     stream = torch.cuda.current_stream().cuda_stream
 
-                    def ours(q, k, v, o):
-                        p.q, p.k, p.v, p.o = fa.view(q, "bshd"), fa.view(k, "bshd"), fa.view(v, "bshd"), fa.view(o, "bshd")
-                        err = fa.run(lib, p, stream)
-                        if err:
-                            raise RuntimeError(err)
+                    def kernel(library):
+                        def f(q, k, v, o):
+                            p.q, p.k, p.v, p.o = fa.view(q, "bshd"), fa.view(k, "bshd"), fa.view(v, "bshd"), fa.view(o, "bshd")
+                            err = fa.run(library, p, stream)
+                            if err:
+                                raise RuntimeError(err)
+                        return f
 
                     def sdpa(backend):
                         def f(q, k, v, o):
@@ -73,16 +77,18 @@ def main():
                     with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
                         ref = torch.nn.functional.scaled_dot_product_attention(
                             q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_causal=causal).transpose(1, 2).float()
-                    for name, fn in (("ours", ours), ("dispatch", ours), ("flash", sdpa(SDPBackend.FLASH_ATTENTION)),
-                                     ("cudnn", sdpa(SDPBackend.CUDNN_ATTENTION))):
-                        if name == "ours":
+                    impls = [("ours", kernel(lib))] + ([("ours2", kernel(lib2))] if lib2 else []) + [
+                        ("dispatch", kernel(lib)), ("flash", sdpa(SDPBackend.FLASH_ATTENTION)),
+                        ("cudnn", sdpa(SDPBackend.CUDNN_ATTENTION))]
+                    for name, fn in impls:
+                        if name in ("ours", "ours2"):
                             os.environ["FA_ONNX_HOPPER"] = "0"
                         else:
                             os.environ.pop("FA_ONNX_HOPPER", None)
                         try:
                             ms = timed(fn, sets)
                             row[name] = flop / (ms * 1e-3) / 1e12
-                            if name in ("ours", "dispatch"):  # the timed kernel must compute the right thing
+                            if name in ("ours", "ours2", "dispatch"):  # the timed kernel must compute the right thing
                                 o.fill_(float("nan"))
                                 fn(q, k, v, o)
                                 err = ((o.float() - ref).norm() / ref.norm()).item()
@@ -96,6 +102,7 @@ def main():
                     rows.append(row)
                     f = lambda x: "  n/a" if x is None else f"{x:5.0f}"
                     print(f"{row['dtype']:8s} D{D:<3d} S{S:<5d} causal={int(causal)}  ours {f(row['ours'])}  "
+                          f"ours2 {f(row.get('ours2'))}  "
                           f"dispatch {f(row['dispatch'])}  flash {f(row['flash'])}  cudnn {f(row['cudnn'])}  "
                           f"err {row.get('ours_err_vs_flash', math.nan):.1e}/{row.get('dispatch_err_vs_flash', math.nan):.1e}",
                           flush=True)
@@ -103,13 +110,15 @@ def main():
     with open(out_path, "w") as fh:
         json.dump({"device": torch.cuda.get_device_name(), "torch": torch.__version__, "rows": rows}, fh, indent=1)
     # Short table last: TFLOP/s, ratio to flash and cuDNN.
-    print("\n| dtype | D | causal | S | ours (sm80 kernel) | dispatch | flash | cuDNN | ours/flash | ours/cuDNN | dispatch/cuDNN |")
+    print("\n| dtype | D | causal | S | ours (sm80 kernel) | ours2 (version 2) | dispatch | flash | cuDNN | ours/flash "
+          "| ours2/flash | ours/cuDNN | dispatch/cuDNN |")
     for r in rows:
-        o, dp, fl, cu = r["ours"], r["dispatch"], r["flash"], r["cudnn"]
+        o, o2, dp, fl, cu = r["ours"], r.get("ours2"), r["dispatch"], r["flash"], r["cudnn"]
         ratio = lambda a, b: f"{a / b:.2f}" if a and b else "n/a"
         g = lambda x, w=False: "n/a" if x is None else f"{x:.0f}" + (" WRONG" if w else "")
         print(f"| {r['dtype']} | {r['D']} | {int(r['causal'])} | {r['S']} | {g(o, r.get('ours_wrong'))} | "
-              f"{g(dp, r.get('dispatch_wrong'))} | {g(fl)} | {g(cu)} | {ratio(o, fl)} | {ratio(o, cu)} | {ratio(dp, cu)} |")
+              f"{g(o2, r.get('ours2_wrong'))} | {g(dp, r.get('dispatch_wrong'))} | {g(fl)} | {g(cu)} | {ratio(o, fl)} | "
+              f"{ratio(o2, fl)} | {ratio(o, cu)} | {ratio(dp, cu)} |")
 
 
 if __name__ == "__main__":

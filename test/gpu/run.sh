@@ -4,24 +4,32 @@
 # Builds the CUDA library + C-ABI shim (no ONNX Runtime needed), checks numerics against a float64
 # reference, runs compute-sanitizer memcheck and racecheck on a small grid, then the anchors-grid
 # benchmark. Logs go to $OUT (or bench/out/ when OUT is unset).
+# FWD_VARIANTS="1 2" also builds the portable kernel's version 2 (FA_ONNX_CUDA_FWD_MT=2), checks its
+# numerics and times it beside version 1 in the same benchmark (column "ours2").
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 what="${1:-all}"
 out="${OUT:-bench/out}"
 mkdir -p "$out"
 arch="${FA_ONNX_CUDA_ARCHS:-90-real}"
-build=/tmp/fa-gpu-build
+variants="${FWD_VARIANTS:-1}"
 export PYTHONUNBUFFERED=1
 status=0
 
-echo "== build (archs $arch)"
+echo "== build (archs $arch, portable kernel versions: $variants)"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader | tee "$out/gpu.txt"
 start=$(date +%s)
-cmake -S test/gpu -B "$build" -DCMAKE_BUILD_TYPE=Release -DFA_ONNX_CUDA_ARCHS="$arch" \
-  -DCMAKE_CUDA_COMPILER="$(command -v nvcc)" >"$out/build.log" 2>&1 &&
-  cmake --build "$build" -j "$(nproc)" >>"$out/build.log" 2>&1 || { tail -50 "$out/build.log"; exit 1; }
+: >"$out/build.log"
+for v in $variants; do
+  ( cmake -S test/gpu -B "/tmp/fa-gpu-build-mt$v" -DCMAKE_BUILD_TYPE=Release -DFA_ONNX_CUDA_ARCHS="$arch" \
+      -DFA_ONNX_CUDA_FWD_MT="$v" -DCMAKE_CUDA_COMPILER="$(command -v nvcc)" &&
+    cmake --build "/tmp/fa-gpu-build-mt$v" -j "$(nproc)" ) >>"$out/build.log" 2>&1 ||
+    { tail -50 "$out/build.log"; exit 1; }
+done
 echo "built in $(( $(date +%s) - start )) s"
-lib="$build/libfa_gpu_shim.so"
+libs=()
+for v in $variants; do libs+=("/tmp/fa-gpu-build-mt$v/libfa_gpu_shim.so"); done
+lib="${libs[0]}"
 
 if [[ "$what" == all || "$what" == check ]]; then
   # The portable sm80+ kernel alone (FA_ONNX_HOPPER=0), then what the dispatch runs on this GPU.
@@ -29,20 +37,27 @@ if [[ "$what" == all || "$what" == check ]]; then
   FA_ONNX_HOPPER=0 python3 test/gpu/check.py "$lib" 2>&1 | tee "$out/check.log" | grep -v '^PASS' ; [[ ${PIPESTATUS[0]} == 0 ]] || status=1
   echo "== numerics, dispatch (Hopper kernel where it takes the params)"
   python3 test/gpu/check.py "$lib" 2>&1 | tee "$out/check-dispatch.log" | grep -v '^PASS' ; [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+  if (( ${#libs[@]} > 1 )); then
+    echo "== numerics, portable kernel version 2"
+    FA_ONNX_HOPPER=0 python3 test/gpu/check.py "${libs[1]}" 2>&1 | tee "$out/check-mt2.log" | grep -v '^PASS' ; [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+  fi
 fi
 if [[ "$what" == all || "$what" == sanitize ]]; then
+  : >"$out/sanitize.log"
   for tool in memcheck racecheck; do
-    echo "== compute-sanitizer $tool (small grid, portable kernel)"
+    echo "== compute-sanitizer $tool (small grid, portable kernel)" | tee -a "$out/sanitize.log"
     FA_ONNX_HOPPER=0 compute-sanitizer --tool "$tool" --kernel-name kns=fa_onnx --error-exitcode 9 \
-      python3 test/gpu/check.py "$lib" --quick >"$out/sanitize-$tool.log" 2>&1
+      python3 test/gpu/check.py "$lib" --quick >"$out/sanitize-now.log" 2>&1
     rc=$?
-    grep -E "ERROR SUMMARY|RACECHECK SUMMARY|passed" "$out/sanitize-$tool.log"
+    cat "$out/sanitize-now.log" >>"$out/sanitize.log"
+    grep -E "ERROR SUMMARY|RACECHECK SUMMARY|passed" "$out/sanitize-now.log"
     # 9: the sanitizer found an error; 1: a numerics case failed under it
-    [[ $rc == 0 ]] || { status=1; echo "exit $rc"; grep -m3 -A12 "========= [A-Z]" "$out/sanitize-$tool.log"; }
+    [[ $rc == 0 ]] || { status=1; echo "exit $rc"; grep -m3 -A12 "========= [A-Z]" "$out/sanitize-now.log"; }
+    rm -f "$out/sanitize-now.log"
   done
 fi
 if [[ "$what" == all || "$what" == bench ]]; then
   echo "== benchmark"
-  python3 test/gpu/bench.py "$lib" "$out/bench.json" 2>&1 | tee "$out/bench.log" | sed -n '/^| dtype/,$p' || status=1
+  python3 test/gpu/bench.py "$lib" "$out/bench.json" "${libs[@]:1}" 2>&1 | tee "$out/bench.log" | sed -n '/^| dtype/,$p' || status=1
 fi
 exit $status

@@ -118,13 +118,12 @@ std::string Unsupported(const AttentionParams& p, int cc_major, int cc_minor) {
            std::to_string(p.heads_kv) + ")";
   if (p.heads_q > 65535) return "more than 65535 query heads are not supported on CUDA";
   if (p.batch > 65535) return "a batch larger than 65535 is not supported on CUDA";
-  const bool conv = p.dtype == DType::kFloat32 || p.dtype == DType::kFloat8E4M3;
   if (p.dtype == DType::kFloat8E4M3 && (!p.q_descale || !p.k_descale || !p.v_descale))
     return "FP8 attention needs q, k and v descale factors";
   if (p.is_varlen() && p.cu_seqlens_k == nullptr) return "varlen attention needs cu_seqlens_k";
   if (p.block_table != nullptr && p.block_size <= 0) return "a paged KV cache needs block_size > 0";
   // 16-byte (8-element) vector loads of q/k/v rows; 2-element vector stores of the output.
-  const size_t in_bytes = p.dtype == DType::kFloat32 ? 32 : (p.dtype == DType::kFloat8E4M3 ? 8 : 16);
+  const size_t in_bytes = p.dtype == DType::kFloat8E4M3 ? 8 : 16;  // fp32: two float4 loads per chunk
   const size_t out_elem = p.dtype == DType::kFloat32 ? 4 : 2;
   if (!aligned(p.q.data, in_bytes) || !aligned(p.k.data, in_bytes) || !aligned(p.v.data, in_bytes) ||
       !strides_ok(p.q, 8) || !strides_ok(p.k, 8) || !strides_ok(p.v, 8))
@@ -132,7 +131,6 @@ std::string Unsupported(const AttentionParams& p, int cc_major, int cc_minor) {
            "-byte aligned with strides that are multiples of 8 elements on CUDA";
   if (!aligned(p.o.data, 2 * out_elem) || !strides_ok(p.o, 2))
     return "the output must be aligned to 2 elements with even strides on CUDA";
-  (void)conv;
   return "";
 }
 

@@ -11,6 +11,7 @@ const seq = Number(seqArg ?? 2048);
 const runs = Number(runsArg ?? 20);
 
 const ids = new Tensor('int64', BigInt64Array.from({ length: seq }, (_, i) => BigInt((i * 7919 + 13) % 1000)), [1, seq]);
+const mask = new Tensor('int64', new BigInt64Array(seq).fill(1n), [1, seq]);
 
 function toFloat(t) {
   if (t.type === 'float32') return t.data;
@@ -42,6 +43,7 @@ function relL2(a, b) {
 async function measure(file) {
   const session = await createSession(file, { executionProviders: ['cuda'] });
   const feeds = { input_ids: ids };
+  if (session.inputNames.includes('attention_mask')) feeds.attention_mask = mask;
   let out;
   for (let i = 0; i < 3; i++) out = await session.run(feeds);
   const times = [];

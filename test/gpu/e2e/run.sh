@@ -16,7 +16,8 @@ cli="node $stage/dist/esm/cli/main.js"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/gpu.txt"
 
 echo "== corpus on the CUDA provider" | tee "$out/corpus.txt"
-for m in models/corpus/*.onnx; do
+[ "${E2E_SKIP_CORPUS:-0}" = 1 ] && echo "(skipped: E2E_SKIP_CORPUS=1)" | tee -a "$out/corpus.txt"
+for m in $([ "${E2E_SKIP_CORPUS:-0}" = 1 ] || ls models/corpus/*.onnx); do
   n=$(basename "$m" .onnx)
   if $cli rewrite "$m" -o "/tmp/corpus/$n.fa.onnx" --verify --provider cuda > "/tmp/corpus/$n.log" 2>&1; then
     echo "ok   $n $(grep -m1 'attention sites' "/tmp/corpus/$n.log" | sed 's/.*: //')" | tee -a "$out/corpus.txt"
@@ -26,11 +27,15 @@ for m in models/corpus/*.onnx; do
 done
 grep -h -A30 'max' /tmp/corpus/*.log > "$out/corpus-verify.txt" 2>/dev/null
 
+echo "== one op, chained: where the time of fa_onnx.FlashAttention goes" | tee "$out/op-bench.txt"
+(cd "$stage" && node op-bench.mjs) 2>&1 | grep -v "^\s*$" | tee -a "$out/op-bench.txt"
+
 echo "== real-size models" | tee "$out/e2e.txt"
 python3 test/gpu/e2e/export_models.py /tmp/e2e 2>&1 | grep -v Warning | tail -4
 for m in encoder decoder; do
-  $cli rewrite "/tmp/e2e/$m.onnx" -o "/tmp/e2e/$m.fa.onnx" 2>&1 | head -3 | tee -a "$out/e2e.txt"
-  python3 test/gpu/e2e/to_mha.py "/tmp/e2e/$m.fa.onnx" "/tmp/e2e/$m.mha.onnx" 2>&1 | tail -2 | tee -a "$out/e2e.txt"
+  $cli rewrite "/tmp/e2e/$m.onnx" -o "/tmp/e2e/$m.fa.onnx" --json > "/tmp/e2e/$m.report.json"
+  node -e 'const r=require(process.argv[1]); console.log(r.summary, JSON.stringify(r.sites[0].attributes))' "/tmp/e2e/$m.report.json" | tee -a "$out/e2e.txt"
+  python3 test/gpu/e2e/to_mha.py "/tmp/e2e/$m.fa.onnx" "/tmp/e2e/$m.mha.onnx" "/tmp/e2e/$m.report.json" 2>&1 | tail -2 | tee -a "$out/e2e.txt"
   (cd "$stage" && node compare.mjs "$m" "/tmp/e2e/$m.onnx" "/tmp/e2e/$m.fa.onnx" "/tmp/e2e/$m.mha.onnx" 2048 20) 2>&1 | tee -a "$out/e2e.txt"
   (cd "$stage" && FA_ONNX_HOPPER=0 node compare.mjs "$m (portable kernel)" "/tmp/e2e/$m.onnx" "/tmp/e2e/$m.fa.onnx" "/tmp/e2e/$m.mha.onnx" 2048 20) 2>&1 | grep -E 'portable|fa-onnx' | tee -a "$out/e2e.txt"
 done

@@ -6,16 +6,18 @@
 # (p_a..p_e come from the GPU bundle staging described in the device notes.)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
-lib=build/Release/libfa_onnx_ops.so
+built=${FA_ONNX_BUILD_DIR:-build/Release}  # e.g. a CI-like clone's build/Release
+lib=$built/libfa_onnx_ops.so
 [ -f "$lib" ] || { echo "stage: $lib missing: run npm install first" >&2; exit 1; }
-cuobjdump --list-elf "$lib" | grep -q sm_90 || { echo "stage: $lib has no sm_90 code (built without CUDA?)" >&2; exit 1; }
+# The CUDA registrations exist only in a CUDA build (this machine has no cuobjdump to list the code).
+grep -q CUDAExecutionProvider "$lib" || { echo "stage: $lib was built without CUDA" >&2; exit 1; }
 [ -f .device-stage/p_e/ort-cuda-env.sh ] || { echo "stage: .device-stage/p_e/ort-cuda-env.sh missing (stage the GPU bundle first)" >&2; exit 1; }
 npm run -s build:ts
 s=.device-stage/e2e
 rm -rf "$s" && mkdir -p "$s/build/Release" "$s/node_modules/@bufbuild"
 cp -r dist package.json "$s/"
-cp build/Release/fa_onnx_addon.node "$lib" "$s/build/Release/"
+cp "$built/fa_onnx_addon.node" "$lib" "$s/build/Release/"
 cp -r node_modules/onnx-buf "$s/node_modules/"
 cp -r node_modules/@bufbuild/protobuf "$s/node_modules/@bufbuild/"
-cp test/gpu/e2e/compare.mjs .device-stage/p_e/ort-cuda-env.sh "$s/"
+cp test/gpu/e2e/compare.mjs test/gpu/e2e/op-bench.mjs .device-stage/p_e/ort-cuda-env.sh "$s/"
 du -sh "$s"

@@ -5,8 +5,9 @@ CUDA provider runs on cuDNN's fused kernel on H100), with the layout changes Mul
 needs: query/key/value as [B, S, H*D], key/value heads repeated for GQA, a boolean mask turned into
 an additive attention_bias, causal as unidirectional. It is the baseline of the end-to-end
 comparison, so it refuses (exit 1) any node whose semantics it cannot carry over exactly.
-usage: python3 to_mha.py IN.fa.onnx OUT.mha.onnx
+usage: python3 to_mha.py IN.fa.onnx OUT.mha.onnx REPORT.json   (REPORT: `fa-onnx rewrite --json`)
 """
+import json
 import sys
 
 import numpy as np
@@ -51,16 +52,9 @@ def to_packed(b, x, rank, layout, heads, head_dim, repeat):
     return x
 
 
-def convert(model):
+def convert(model, forms):
+    """forms: fused node name -> {'q': form, 'k': form, 'v': form} from the rewrite report."""
     graph = model.graph
-    shapes = {}
-    try:
-        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=False)
-        for vi in list(inferred.graph.value_info) + list(inferred.graph.input):
-            dims = [d.dim_value if d.HasField("dim_value") else None for d in vi.type.tensor_type.shape.dim]
-            shapes[vi.name] = dims
-    except Exception:  # shapes are only a help for head dims; attributes carry the rest
-        pass
     new_nodes, converted = [], 0
     for node in graph.node:
         if node.domain != "fa_onnx":
@@ -86,13 +80,11 @@ def convert(model):
         if len(node.output) > 1 and node.output[1]:
             raise SystemExit(f"to_mha: {node.name} asks for the log-sum-exp")
         b = Builder(graph, node.name or f"fa{converted}")
-        q_shape = shapes.get(inputs[0], [])
-        ranks = [len(shapes.get(x, [])) for x in inputs[:3]]
-        if 0 in ranks:
-            raise SystemExit(f"to_mha: shapes of {node.name}'s inputs are unknown")
-        d = q_shape[-1] if ranks[0] == 4 else (q_shape[-1] // hq if q_shape[-1] else None)
-        if d is None:
-            raise SystemExit(f"to_mha: head dim of {node.name} is not static")
+        site = forms.get(node.name)
+        if site is None:
+            raise SystemExit(f"to_mha: {node.name} is not in the rewrite report")
+        ranks = [3 if site[t] == "packed" else 4 for t in ("q", "k", "v")]
+        d = -1  # head dims are taken from the tensors by Reshape
         q = to_packed(b, inputs[0], ranks[0], layout, hq, d, 1)
         k = to_packed(b, inputs[1], ranks[1], layout, hk, d, hq // hk)
         v = to_packed(b, inputs[2], ranks[2], layout, hk, d, hq // hk)
@@ -133,12 +125,15 @@ def convert(model):
     return converted
 
 
-def main(src, dst):
+def main(src, dst, report):
+    with open(report) as f:
+        sites = json.load(f)["sites"]
+    forms = {f"{s['id']}/FlashAttention": s["attributes"] for s in sites if s["status"] == "fused"}
     model = onnx.load(src)
-    n = convert(model)
+    n = convert(model, forms)
     onnx.save(model, dst)
     print(f"to_mha: {n} FlashAttention nodes -> MultiHeadAttention in {dst}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], sys.argv[3])

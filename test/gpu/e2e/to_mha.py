@@ -100,7 +100,11 @@ def convert(model, forms):
             bias_terms.append(b.op("Where", [inputs[4], zero, neg]))
         if bias_terms:
             bias = bias_terms[0] if len(bias_terms) == 1 else b.op("Add", bias_terms)
-            mha_inputs[5] = bias
+            # MultiHeadAttention wants the bias's last two dims in full: [B or 1, N or 1, Sq, Sk].
+            sq = b.op("Shape", [q], start=1, end=2)
+            sk = b.op("Shape", [k], start=1, end=2)
+            target = b.op("Concat", [b.const([1, 1]), sq, sk], axis=0)
+            mha_inputs[5] = b.op("Expand", [bias, target])
         kwargs = {"num_heads": hq}
         if a.get("scale", 0.0):
             kwargs["scale"] = float(a["scale"])

@@ -146,8 +146,9 @@ __global__ void __launch_bounds__(FwdConfig<kD>::kThreads, FwdConfig<kD>::kMinBl
   // Key tiles this CTA visits: causal / windowed tiles outside every row's range are skipped.
   const int row_lo = m0 + si.offset, row_hi = min(m0 + kBM, si.len_q) - 1 + si.offset;
   int k_lo = 0, k_hi = si.len_k;  // keys [k_lo, k_hi)
-  if (wr >= 0) k_hi = min(k_hi, row_hi + wr + 1);
-  if (wl >= 0) k_lo = max(k_lo, row_lo - wl);
+  // Window arithmetic in 64 bits: a huge window (e.g. INT_MAX for "none") must not overflow.
+  if (wr >= 0) k_hi = int(min(int64_t(k_hi), int64_t(row_hi) + wr + 1));
+  if (wl >= 0) k_lo = int(max(int64_t(k_lo), int64_t(row_lo) - wl));
   int n_begin = k_lo / kBN, n_end = k_hi > k_lo ? (k_hi + kBN - 1) / kBN : n_begin;
   if (sa.num_splits > 1) {
     const int per = (n_end - n_begin + sa.num_splits - 1) / sa.num_splits;
@@ -254,7 +255,8 @@ __global__ void __launch_bounds__(FwdConfig<kD>::kThreads, FwdConfig<kD>::kMinBl
 
     // Scores into log2 units; the per-element path only where a bound crosses the tile or a
     // rare feature is on.
-    const bool bound = n0 + kBN > si.len_k || (wr >= 0 && n0 + kBN - 1 > row_lo + wr) || (wl >= 0 && n0 < row_hi - wl);
+    const bool bound = n0 + kBN > si.len_k || (wr >= 0 && int64_t(n0) + kBN - 1 > int64_t(row_lo) + wr) ||
+                       (wl >= 0 && int64_t(n0) < int64_t(row_hi) - wl);
     if (!general && !bound) {
 #pragma unroll
       for (int mt = 0; mt < kMT; ++mt)
@@ -271,7 +273,8 @@ __global__ void __launch_bounds__(FwdConfig<kD>::kThreads, FwdConfig<kD>::kMinBl
           for (int x = 0; x < 4; ++x) {
             const int i = m0 + warp_row + mt * 16 + g + (x / 2) * 8, j = n0 + nt * 8 + t4 * 2 + (x % 2);
             const int pos = i + si.offset;
-            bool ok = i < si.len_q && j < si.len_k && (wl < 0 || j >= pos - wl) && (wr < 0 || j <= pos + wr);
+            bool ok = i < si.len_q && j < si.len_k && (wl < 0 || int64_t(j) >= int64_t(pos) - wl) &&
+                      (wr < 0 || int64_t(j) <= int64_t(pos) + wr);
             float v = s[mt][nt][x] * scale;
             if (ok && general) {
               if (p.softcap > 0.f) v = p.softcap * tanhf(v / p.softcap);

@@ -237,6 +237,7 @@ def main():
             for D in (64, 128):
                 dense(lib, f"{n} D{D} window 50/20", dt, D=D, Sq=400, Sk=400, wl=50, wr=20)
                 dense(lib, f"{n} D{D} window left 64 causal br", dt, D=D, Sq=200, Sk=500, wl=64, causal=True, bottom_right=True)
+                dense(lib, f"{n} D{D} window INT_MAX both sides", dt, D=D, wl=2**31 - 1, wr=2**31 - 1)
                 dense(lib, f"{n} D{D} softcap 30", dt, D=D, softcap=30.0, scale=0.5)
                 dense(lib, f"{n} D{D} alibi [Hq] causal", dt, D=D, alibi="h", causal=True)
                 dense(lib, f"{n} D{D} alibi [B,Hq] window", dt, D=D, alibi="bh", wl=40, wr=40)

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # GPU test and benchmark of the CUDA provider, run on the GPU machine (device tool `run`), from the
-# repository root: bash test/gpu/run.sh [check|sanitize|bench|all]  (default all)
+# repository root: bash test/gpu/run.sh [all | a comma list of check,sanitize,bench,features]  (default all)
 # Builds the CUDA library + C-ABI shim (no ONNX Runtime needed), checks numerics against a float64
 # reference, runs compute-sanitizer memcheck and racecheck on a small grid, then the anchors-grid
-# benchmark. Logs go to $OUT (or bench/out/ when OUT is unset).
+# benchmark and the per-feature benchmark (bench_features.py). Logs go to $OUT (or bench/out/ when OUT is unset).
 # FWD_VARIANTS="1 2" also builds the portable kernel's version 2 (FA_ONNX_CUDA_FWD_MT=2), checks its
 # numerics and times it beside version 1 in the same benchmark (column "ours2").
 set -uo pipefail
@@ -15,6 +15,7 @@ arch="${FA_ONNX_CUDA_ARCHS:-90-real}"
 variants="${FWD_VARIANTS:-1}"
 export PYTHONUNBUFFERED=1
 status=0
+want() { [[ "$what" == all || ",$what," == *",$1,"* ]]; }
 
 echo "== build (archs $arch, portable kernel versions: $variants)"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader | tee "$out/gpu.txt"
@@ -35,7 +36,7 @@ libs=()
 for v in $variants; do libs+=("/tmp/fa-gpu-build-mt$v/libfa_gpu_shim.so"); done
 lib="${libs[0]}"
 
-if [[ "$what" == all || "$what" == check ]]; then
+if want check; then
   # The portable sm80+ kernel alone (FA_ONNX_HOPPER=0), then what the dispatch runs on this GPU.
   echo "== numerics, portable kernel"
   FA_ONNX_HOPPER=0 python3 test/gpu/check.py "$lib" 2>&1 | tee "$out/check.log" | grep -v '^PASS' ; [[ ${PIPESTATUS[0]} == 0 ]] || status=1
@@ -46,7 +47,7 @@ if [[ "$what" == all || "$what" == check ]]; then
     FA_ONNX_HOPPER=0 python3 test/gpu/check.py "${libs[1]}" 2>&1 | tee "$out/check-mt2.log" | grep -v '^PASS' ; [[ ${PIPESTATUS[0]} == 0 ]] || status=1
   fi
 fi
-if [[ "$what" == all || "$what" == sanitize ]]; then
+if want sanitize; then
   : >"$out/sanitize.log"
   for tool in memcheck racecheck; do
     echo "== compute-sanitizer $tool (small grid, portable kernel)" | tee -a "$out/sanitize.log"
@@ -60,7 +61,11 @@ if [[ "$what" == all || "$what" == sanitize ]]; then
     rm -f "$out/sanitize-now.log"
   done
 fi
-if [[ "$what" == all || "$what" == bench ]]; then
+if want features; then
+  echo "== feature benchmark"
+  python3 test/gpu/bench_features.py "$lib" "$out/bench-features.json" 2>&1 | tee "$out/bench-features.log" | sed -n '/^| D/,$p' || status=1
+fi
+if want bench; then
   echo "== benchmark"
   python3 test/gpu/bench.py "$lib" "$out/bench.json" "${libs[@]:1}" 2>&1 | tee "$out/bench.log" | sed -n '/^| dtype/,$p' || status=1
 fi

@@ -3,7 +3,7 @@
 // (metadata, value_info, doc strings, unknown fields) stays as it was.
 import { create } from '@bufbuild/protobuf';
 import {
-  AttributeProto_AttributeType as AT, AttributeProtoSchema, NodeProtoSchema,
+  AttributeProto_AttributeType as AT, AttributeProtoSchema, NodeProtoSchema, TensorProtoSchema,
   type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TensorProto,
 } from 'onnx-buf';
 import { readConstantAttribute, readTensor, type ConstValue } from './constants.js';
@@ -35,6 +35,11 @@ export function makeAttribute(name: string, value: AttrValue, asFloat = false): 
   if (Array.isArray(value)) return create(AttributeProtoSchema, { name, type: AT.INTS, ints: value.map(BigInt) });
   if (asFloat || !Number.isInteger(value)) return create(AttributeProtoSchema, { name, type: AT.FLOAT, f: value });
   return create(AttributeProtoSchema, { name, type: AT.INT, i: BigInt(value) });
+}
+
+/** A TENSOR attribute holding small int32 values (a Constant node's `value`). */
+export function makeInt32TensorAttribute(name: string, values: number[], dims: number[] = [values.length]): AttributeProto {
+  return create(AttributeProtoSchema, { name, type: AT.TENSOR, t: create(TensorProtoSchema, { dataType: 6 /* INT32 */, dims: dims.map(BigInt), int32Data: values }) });
 }
 
 /** Names a subgraph reads from enclosing scopes (inputs it does not produce itself). */

@@ -419,7 +419,23 @@ export const handlers: Record<string, Handler> = {
     const hidden = vs?.length === 3 ? vs[2] : vs?.length === 4 ? dimMul(vs[1]!, vs[3]!) : undefined;
     return [{ dtype: q?.dtype, shape: q?.shape?.length === 3 && hidden !== undefined && heads ? [q.shape[0]!, q.shape[1]!, hidden] : undefined }];
   },
-  Attention: (n, [q, , v]) => {
+  GroupQueryAttention: (n, [q, k]) => {
+    if (n.domain !== 'com.microsoft') return undefined;
+    // Output [B, S, Hq·D]; with packed QKV (no key input) the query's last dim is (Hq + 2·Hk)·D.
+    const hq = n.int('num_heads', 0), hk = n.int('kv_num_heads', 0);
+    const qs = q?.shape;
+    if (qs?.length !== 3 || !hq) return [{ dtype: q?.dtype }];
+    const hidden = k ? qs[2]! : hk ? dimDiv(dimMul(qs[2]!, hq), hq + 2 * hk) : undefined;
+    return [{ dtype: q?.dtype, shape: hidden !== undefined ? [qs[0]!, qs[1]!, hidden] : undefined }];
+  },
+  Attention: (n, [q, w, v]) => {
+    if (n.domain === 'com.microsoft') {
+      // Input [B, S, hidden] projected by weights [hidden, q + k + v]: output [B, S, v hidden].
+      const sizes = n.attr('qkv_hidden_sizes')?.ints.map(Number);
+      const ws = w?.shape;
+      const vHidden = sizes?.length === 3 ? sizes[2] : typeof ws?.[1] === 'number' && ws[1] % 3 === 0 ? ws[1] / 3 : undefined;
+      return [{ dtype: q?.dtype, shape: q?.shape?.length === 3 && vHidden !== undefined ? [q.shape[0]!, q.shape[1]!, vHidden] : undefined }];
+    }
     if (n.domain !== '') return undefined;
     const out: ValueFacts = { dtype: q?.dtype };
     if (q?.shape?.length === 4 && v?.shape?.length === 4) out.shape = [q.shape[0]!, q.shape[1]!, q.shape[2]!, v.shape[3]!];

@@ -55,6 +55,12 @@ export interface AttentionPlan {
   };
   /** Nodes this site covers (for the report of removed nodes). */
   matched: Node[];
+  /**
+   * Writes the nodes the operands need first (a projection, a Split of packed QKV, key lengths);
+   * called once every check passed, so a site left as it is gets no helper nodes. The values it
+   * produces already have facts (set by the pass).
+   */
+  prepare?: () => void;
 }
 
 interface Choice { q: Operand; k: Operand; v: Operand; out: Delivery; layout: 'BSHD' | 'BHSD'; absorbed: number }
@@ -103,6 +109,7 @@ export function emitAttention(g: Graph, facts: Facts, plan: AttentionPlan, optio
   for (const b of [...plainBiases.filter((x) => !exactCasts.has(x)), ...(plan.mergedBiases ?? []).map((m) => m.value)]) if (facts.dtype(b) !== T) return `the bias '${b}' is ${facts.dtype(b) === DT.FLOAT ? 'float32' : 'another dtype'}, not the model's attention dtype`;
   const scale = plan.scale * c.q.scale * c.k.scale;
   if (!Number.isFinite(scale) || scale === 0) return `the combined scale ${scale} is not usable`;
+  plan.prepare?.();
 
   const target = c.out.value;
   const owner = g.producerOf(target)!;

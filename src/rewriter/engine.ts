@@ -7,6 +7,7 @@ import { FA_DOMAIN, emitAttention, type AttentionPlan, type RewriteOptions, type
 import { PATTERN as DECOMPOSED, planDecomposedAttention } from './passes/decomposed-attention.js';
 import { PATTERN as ONNX_ATTENTION, planOnnxAttention } from './passes/onnx-attention.js';
 import { PATTERN as MS_MHA, planMsMultiHeadAttention } from './passes/ms-attention.js';
+import { PATTERN as MS_GQA, planMsGroupQueryAttention } from './passes/ms-group-query-attention.js';
 
 export interface Pass {
   name: string;
@@ -19,7 +20,7 @@ export const PASSES: Pass[] = [
   { name: DECOMPOSED, anchor: { op: 'Softmax', domain: '' }, plan: planDecomposedAttention },
   { name: ONNX_ATTENTION, anchor: { op: 'Attention', domain: '' }, plan: planOnnxAttention },
   { name: MS_MHA, anchor: { op: 'MultiHeadAttention', domain: 'com.microsoft' }, plan: planMsMultiHeadAttention },
-  { name: 'ms-group-query-attention', anchor: { op: 'GroupQueryAttention', domain: 'com.microsoft' }, plan: () => 'GroupQueryAttention carries a KV cache and sequence lengths: not converted yet' },
+  { name: MS_GQA, anchor: { op: 'GroupQueryAttention', domain: 'com.microsoft' }, plan: planMsGroupQueryAttention },
   { name: 'ms-attention', anchor: { op: 'Attention', domain: 'com.microsoft' }, plan: () => 'com.microsoft.Attention projects Q, K and V inside the op: not converted yet' },
 ];
 

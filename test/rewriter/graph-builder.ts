@@ -27,6 +27,12 @@ export class GraphBuilder {
     this.inits.push({ name, dataType: DT.INT64, dims: dims.map(BigInt), int64Data: values.map(BigInt) });
     return name;
   }
+  /** An int32 initializer (sequence lengths). */
+  int32s(values: number[], dims: number[] = [values.length]): string {
+    const name = `i${this.count++}`;
+    this.inits.push({ name, dataType: DT.INT32, dims: dims.map(BigInt), int32Data: values });
+    return name;
+  }
   /** A float32 initializer (scales, fills, weights). */
   floats(values: number[], dims: number[] = []): string {
     const name = `f${this.count++}`;

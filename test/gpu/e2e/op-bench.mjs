@@ -34,6 +34,9 @@ function model(variant) {
     nodes.push({ opType: 'Greater', input: ['r32', 'minus3'], output: ['m'] });
   }
   if (variant === 'bias') nodes.push(...randomNodes('b', [1, 1, S, S], 5));
+  if (variant === 'key padding') {  // HuggingFace's attention_mask as the op gets it: [B, 1, 1, Sk], the last eighth padded
+    nodes.push({ opType: 'Constant', output: ['m'], attribute: [{ name: 'value', type: 4, t: { dims: [1n, 1n, 1n, BigInt(S)], dataType: BOOL, int32Data: Array.from({ length: S }, (_, j) => (j < S - S / 8 ? 1 : 0)) } }] });
+  }
   let q = 'q0';
   for (let l = 0; l < LAYERS; l++) {
     const o = `o${l}`;
@@ -49,7 +52,7 @@ function model(variant) {
         { opType: 'Softmax', input: [`ss${l}`], output: [`p${l}`], attribute: [int('axis', -1)] }, { opType: 'MatMul', input: [`p${l}`, `vt${l}`], output: [`ov${l}`] },
         { opType: 'Transpose', input: [`ov${l}`], output: [`ot${l}`], attribute: [ints('perm', [0, 2, 1, 3])] }, { opType: 'Reshape', input: [`ot${l}`, `back${l}`], output: [o] });
     } else {
-      const inputs = [q, 'k', 'v', variant === 'bias' ? 'b' : '', variant === 'mask' ? 'm' : ''];
+      const inputs = [q, 'k', 'v', variant === 'bias' ? 'b' : '', variant === 'mask' || variant === 'key padding' ? 'm' : ''];
       const attrs = [int('num_heads', H), int('kv_num_heads', H)];
       if (variant === 'causal') attrs.push(int('causal', 1));
       if (variant === 'mask') attrs.push(str('masked_rows', 'uniform'));
@@ -67,7 +70,7 @@ function model(variant) {
 
 const flops = 4 * H * S * S * D;
 console.log(`B 1, S ${S}, H ${H}, D ${D}, fp16, ${LAYERS} chained nodes; ms per node (median of 20 runs)`);
-for (const variant of ['plain', 'causal', 'mask', 'bias', 'unfused']) {
+for (const variant of ['plain', 'causal', 'key padding', 'mask', 'bias', 'unfused']) {
   try {
     const session = await createSession(model(variant), { executionProviders: [process.env.OP_BENCH_EP ?? 'cuda'] });
     const feeds = {};

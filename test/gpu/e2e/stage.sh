@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
 # Here (no GPU): packs what the end-to-end run needs into .device-stage/e2e (git-ignored), after
-# `npm install` built the CUDA-enabled ops library. Then, on the GPU machine (see run.sh):
+# `npm install` built the addon; run.sh builds the CUDA ops library from the tree on the GPU machine. Then, on the GPU machine (see run.sh):
 #   calls 1-5: carry [".device-stage/p_X"], command: mkdir -p /tmp/ort-cuda-parts && cp .device-stage/p_X/part.* /tmp/ort-cuda-parts/
 #   call 6:    carry [".device-stage/e2e"], command: bash test/gpu/e2e/run.sh
 # (p_a..p_e come from the GPU bundle staging described in the device notes.)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
-built=${FA_ONNX_BUILD_DIR:-build/Release}  # e.g. a CI-like clone's build/Release
-lib=$built/libfa_onnx_ops.so
-[ -f "$lib" ] || { echo "stage: $lib missing: run npm install first" >&2; exit 1; }
-# The CUDA registrations exist only in a CUDA build (this machine has no cuobjdump to list the code).
-grep -q CUDAExecutionProvider "$lib" || { echo "stage: $lib was built without CUDA" >&2; exit 1; }
+built=${FA_ONNX_BUILD_DIR:-build/Release}  # where `npm install` put the addon
+[ -f "$built/fa_onnx_addon.node" ] || { echo "stage: $built/fa_onnx_addon.node missing: run npm install first" >&2; exit 1; }
+# The ops library is built with CUDA on the GPU machine (run.sh, 16 cores); it needs ONNX Runtime's headers.
+ort_include=${ONNXRUNTIME_INCLUDE_DIR:-.deps/debian/usr/include/onnxruntime}
+[ -f "$ort_include/onnxruntime_c_api.h" ] || { echo "stage: no ONNX Runtime headers in $ort_include (run npm install first)" >&2; exit 1; }
 [ -f .device-stage/p_e/ort-cuda-env.sh ] || { echo "stage: .device-stage/p_e/ort-cuda-env.sh missing (stage the GPU bundle first)" >&2; exit 1; }
 npm run -s build:ts
 s=.device-stage/e2e
 rm -rf "$s" && mkdir -p "$s/build/Release" "$s/node_modules/@bufbuild"
 cp -r dist package.json "$s/"
-cp "$built/fa_onnx_addon.node" "$lib" "$s/build/Release/"
+cp "$built/fa_onnx_addon.node" "$s/build/Release/"
+cp -r "$ort_include" "$s/ort-include"
 cp -r node_modules/onnx-buf "$s/node_modules/"
 cp -r node_modules/@bufbuild/protobuf "$s/node_modules/@bufbuild/"
 cp test/gpu/e2e/compare.mjs test/gpu/e2e/op-bench.mjs .device-stage/p_e/ort-cuda-env.sh "$s/"
+git rev-parse --short HEAD > "$s/commit.txt"; git diff --quiet HEAD -- ops src || echo "(with uncommitted changes)" >> "$s/commit.txt"
 du -sh "$s"

@@ -1,7 +1,7 @@
 // Times fa_onnx.FlashAttention inside ONNX Runtime's CUDA provider, isolated from host transfers:
 // query/key/value are generated on the device (RandomNormal), 12 attention nodes are chained
 // (each output is the next query) and only a scalar comes back. Variants: no mask, causal, a
-// [1, 1, S, S] bool mask, a [1, 1, S, S] float16 bias, and the plain MatMul/Softmax/MatMul graph.
+// [1, 1, 1, S] key-padding bool mask, a [1, 1, S, S] bool mask, a [1, 1, S, S] float16 bias, and the plain MatMul/Softmax/MatMul graph.
 // Prints ms per attention node and TFLOP/s. usage: node op-bench.mjs [seq] [heads] [headDim]
 import { create, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';

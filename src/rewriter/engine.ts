@@ -8,6 +8,7 @@ import { PATTERN as DECOMPOSED, planDecomposedAttention } from './passes/decompo
 import { PATTERN as ONNX_ATTENTION, planOnnxAttention } from './passes/onnx-attention.js';
 import { PATTERN as MS_MHA, planMsMultiHeadAttention } from './passes/ms-attention.js';
 import { PATTERN as MS_GQA, planMsGroupQueryAttention } from './passes/ms-group-query-attention.js';
+import { PATTERN as MS_ATTENTION, planMsPackedAttention } from './passes/ms-packed-attention.js';
 
 export interface Pass {
   name: string;
@@ -21,7 +22,7 @@ export const PASSES: Pass[] = [
   { name: ONNX_ATTENTION, anchor: { op: 'Attention', domain: '' }, plan: planOnnxAttention },
   { name: MS_MHA, anchor: { op: 'MultiHeadAttention', domain: 'com.microsoft' }, plan: planMsMultiHeadAttention },
   { name: MS_GQA, anchor: { op: 'GroupQueryAttention', domain: 'com.microsoft' }, plan: planMsGroupQueryAttention },
-  { name: 'ms-attention', anchor: { op: 'Attention', domain: 'com.microsoft' }, plan: () => 'com.microsoft.Attention projects Q, K and V inside the op: not converted yet' },
+  { name: MS_ATTENTION, anchor: { op: 'Attention', domain: 'com.microsoft' }, plan: planMsPackedAttention },
 ];
 
 export function runPasses(model: ModelProto, options: RewriteOptions): SiteReport[] {

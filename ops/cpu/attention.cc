@@ -53,7 +53,7 @@ Sequence Describe(const AttentionParams& p, int b) {
 }
 
 // Key/value tiles converted once for all query tiles that read them: float32, keys transposed
-// (D × kKeyTile), values padded (kKeyTile × Dv padded), for every (sequence, KV head, key tile).
+// (D × kKeyTile), values padded (kKeyTile × Dv padded; none when read in place), for every (sequence, KV head, key tile).
 // Used when more than one query tile reads each key tile; memory stays linear in the key length.
 struct PreparedKV {
   std::vector<int64_t> seq_tile0;  // per sequence: index of its first key tile
@@ -65,8 +65,9 @@ struct PreparedKV {
   const float* KT(int b, int hk, int tile, int heads_kv) const {
     return kt + ((seq_tile0[b] + tile) * heads_kv + hk) * kt_size;
   }
+  // Null when the values are read in place (v_size 0).
   const float* V(int b, int hk, int tile, int heads_kv) const {
-    return v + ((seq_tile0[b] + tile) * heads_kv + hk) * v_size;
+    return v_size ? v + ((seq_tile0[b] + tile) * heads_kv + hk) * v_size : nullptr;
   }
 };
 
@@ -98,13 +99,14 @@ class ItemRunner {
     q_.reset(new float[static_cast<size_t>(rows_pad_) * d_]);
     if (!kv_) {  // LoadKeyTile writes every element ScoreTile and AccumulateTile read
       kt_.reset(new float[static_cast<size_t>(d_) * kKeyTile]);
-      v_.reset(new float[static_cast<size_t>(kKeyTile) * dv_pad_]);
+      if (!ValuesInPlace(p)) v_.reset(new float[static_cast<size_t>(kKeyTile) * dv_pad_]);
     }
     s_.reset(new float[static_cast<size_t>(rows_pad_) * kKeyTile]);
     o_.assign(static_cast<size_t>(rows_pad_) * dv_pad_, 0.f);
     row_buf_.resize(std::max(d_, p.head_dim_v));
     m_.assign(rows_pad_, kNegInf);
     l_.assign(rows_pad_, 0.f);
+    alpha_.resize(rows_pad_);
     lo_.resize(rows_);
     hi_.resize(rows_);
     if (p.q_descale) {
@@ -136,24 +138,21 @@ class ItemRunner {
       const int n = std::min(kKeyTile, hi_max - j0);
       const float* kt = kt_.get();
       const float* v = v_.get();
+      long ldv = dv_pad_;
       if (kv_) {
         kt = kv_->KT(b_, hk_, j0 / kKeyTile, p_.heads_kv);
-        v = kv_->V(b_, hk_, j0 / kKeyTile, p_.heads_kv);
+        if (!v) v = kv_->V(b_, hk_, j0 / kKeyTile, p_.heads_kv);
       } else {
         LoadKeys(j0, n, kt_.get(), v_.get());
       }
-      ScoreTile(q_.get(), d_, kt, s_.get(), rows_pad_, d_, n);
-      for (int r = 0; r < rows_pad_; ++r) {
-        float* s = s_.get() + static_cast<size_t>(r) * kKeyTile;
-        if (r >= rows_) {
-          std::fill(s, s + n, 0.f);
-          continue;
-        }
-        FinishScores(r, j0, n, s);
-        const float alpha = SoftmaxRow(s, n, &m_[r], &l_[r]);
-        if (alpha != 1.f) ScaleRow(o_.data() + static_cast<size_t>(r) * dv_pad_, dv_pad_, alpha);
+      if (!v) {  // float32 values read where they are (ValuesInPlace)
+        v = reinterpret_cast<const float*>(KeyRow(p_.v, j0));
+        ldv = static_cast<long>(p_.v.seq_stride);
       }
-      AccumulateTile(s_.get(), v, o_.data(), rows_pad_, n, dv_pad_);
+      ScoreTile(q_.get(), d_, kt, s_.get(), rows_, d_, n);
+      for (int r = 0; r < rows_; ++r) FinishScores(r, j0, n, s_.get() + static_cast<size_t>(r) * kKeyTile);
+      SoftmaxTile(s_.get(), rows_, n, m_.data(), l_.data(), alpha_.data());
+      AccumulateTile(s_.get(), v, ldv, o_.data(), rows_, n, dv_pad_, alpha_.data());
     }
     Store();
   }
@@ -187,8 +186,15 @@ class ItemRunner {
   }
 
  public:
+  // float32 values whose rows are whole column blocks are read in place by AccumulateTile: no copy.
+  // Not for a paged cache, whose tiles may cross blocks.
+  static bool ValuesInPlace(const AttentionParams& p) {
+    return p.dtype == DType::kFloat32 && p.head_dim_v % kColBlock == 0 && !p.block_table;
+  }
+
   // Converts keys j0 .. j0+n-1 of sequence b, KV head hk: transposed keys into kt (D × kKeyTile, the
-  // columns past n zeroed) and values into v (n rows of Dv padded). `row` holds D floats.
+  // columns past n zeroed) and values into v (n rows of Dv padded; skipped when v is null). `row`
+  // holds D floats.
   static void LoadKeyTile(const AttentionParams& p, int b, int hk, int k_begin, int j0, int n, float* kt, float* v,
                           float* row_buf) {
     const size_t esize = ElementSize(p.dtype);
@@ -211,6 +217,7 @@ class ItemRunner {
         row = row_buf;
       }
       for (int d = 0; d < d_; ++d) kt[static_cast<size_t>(d) * kKeyTile + jj] = row[d];
+      if (!v) continue;
       float* vr = v + static_cast<size_t>(jj) * dv_pad;
       ToFloat(p.dtype, key_row(p.v, j0 + jj), vr, p.head_dim_v);
       std::fill(vr + p.head_dim_v, vr + dv_pad, 0.f);
@@ -309,7 +316,7 @@ class ItemRunner {
   size_t esize_ = 4;
   float qk_descale_ = 1.f, v_descale_ = 1.f;
   std::unique_ptr<float[]> q_, kt_, v_, s_;
-  std::vector<float> o_, row_buf_, m_, l_, slope_;
+  std::vector<float> o_, row_buf_, m_, l_, alpha_, slope_;
   std::vector<int> lo_, hi_, row_head_, row_query_;
 };
 
@@ -368,7 +375,7 @@ void PrepareItem(void* data, size_t index) {
   const int j0 = t * kKeyTile;
   std::vector<float> row(p.head_dim);
   float* kt = job.kv->kt + (tile * p.heads_kv + hk) * job.kv->kt_size;
-  float* v = job.kv->v + (tile * p.heads_kv + hk) * job.kv->v_size;
+  float* v = job.kv->v_size ? job.kv->v + (tile * p.heads_kv + hk) * job.kv->v_size : nullptr;
   ItemRunner::LoadKeyTile(p, b, hk, seq.k_begin, j0, std::min(kKeyTile, seq.sk_valid - j0), kt, v, row.data());
 }
 
@@ -384,7 +391,7 @@ bool Prepare(const AttentionParams& p, int q_tiles, const ParallelFor& parallel_
   }
   kv->seq_tile0[p.batch] = tiles;
   kv->kt_size = static_cast<int64_t>(p.head_dim) * kKeyTile;
-  kv->v_size = static_cast<int64_t>(kKeyTile) * RoundUp(p.head_dim_v, kColBlock);
+  kv->v_size = ItemRunner::ValuesInPlace(p) ? 0 : static_cast<int64_t>(kKeyTile) * RoundUp(p.head_dim_v, kColBlock);
   const int64_t floats = tiles * p.heads_kv * (kv->kt_size + kv->v_size);
   constexpr int64_t kMaxFloats = int64_t(1) << 27;  // 512 MiB: beyond that, convert per query tile
   if (tiles == 0 || floats > kMaxFloats) return false;

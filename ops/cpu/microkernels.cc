@@ -95,8 +95,9 @@ __attribute__((always_inline)) inline void ScoreTileT(const float* q, int ldq, c
 }
 
 template <int kRows, int kWidth, int kCount>
-__attribute__((always_inline)) inline void AccumulateBlock(const float* __restrict p, const float* __restrict v,
-                                                           float* __restrict o, int r, int keys, int cols) {
+__attribute__((always_inline)) inline void AccumulateBlock(const float* __restrict p, const float* __restrict v, long ldv,
+                                                           float* __restrict o, int r, int keys, int cols,
+                                                           const float* __restrict alpha) {
   constexpr int kLanes = kWidth * kCount;
   using V = typename VecOf<kWidth>::type;
   for (int cb = 0; cb < cols; cb += kLanes) {
@@ -104,12 +105,14 @@ __attribute__((always_inline)) inline void AccumulateBlock(const float* __restri
 #pragma GCC unroll 8
     for (int i = 0; i < kRows; ++i) {
 #pragma GCC unroll 8
-      for (int c = 0; c < kCount; ++c) acc[i][c] = LoadV<V>(o + static_cast<long>(r + i) * cols + cb + c * kWidth);
+      for (int c = 0; c < kCount; ++c) {
+        acc[i][c] = LoadV<V>(o + static_cast<long>(r + i) * cols + cb + c * kWidth) * alpha[r + i];
+      }
     }
     for (int j = 0; j < keys; ++j) {
       V vj[kCount];
 #pragma GCC unroll 8
-      for (int c = 0; c < kCount; ++c) vj[c] = LoadV<V>(v + static_cast<long>(j) * cols + cb + c * kWidth);
+      for (int c = 0; c < kCount; ++c) vj[c] = LoadV<V>(v + j * ldv + cb + c * kWidth);
 #pragma GCC unroll 8
       for (int i = 0; i < kRows; ++i) {
         const float w = p[(r + i) * kKeyTile + j];
@@ -126,12 +129,12 @@ __attribute__((always_inline)) inline void AccumulateBlock(const float* __restri
 }
 
 template <int kRows, int kWidth, int kCount>
-__attribute__((always_inline)) inline void AccumulateTileT(const float* p, const float* v, float* o, int rows, int keys,
-                                                           int cols) {
+__attribute__((always_inline)) inline void AccumulateTileT(const float* p, const float* v, long ldv, float* o, int rows,
+                                                           int keys, int cols, const float* alpha) {
   static_assert(kColBlock % (kWidth * kCount) == 0, "register block must tile the output");
   int r = 0;
-  for (; r + kRows <= rows; r += kRows) AccumulateBlock<kRows, kWidth, kCount>(p, v, o, r, keys, cols);
-  for (; r < rows; ++r) AccumulateBlock<1, kWidth, kCount>(p, v, o, r, keys, cols);
+  for (; r + kRows <= rows; r += kRows) AccumulateBlock<kRows, kWidth, kCount>(p, v, ldv, o, r, keys, cols, alpha);
+  for (; r < rows; ++r) AccumulateBlock<1, kWidth, kCount>(p, v, ldv, o, r, keys, cols, alpha);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -141,111 +144,157 @@ __attribute__((target("arch=x86-64-v4"))) void ScoreTileV4(const float* q, int l
 __attribute__((target("arch=x86-64-v3"))) void ScoreTileV3(const float* q, int ldq, const float* kt, float* s, int rows, int depth, int keys) {
   ScoreTileT<4, 8, 2>(q, ldq, kt, s, rows, depth, keys);
 }
-__attribute__((target("arch=x86-64-v4"))) void AccumulateTileV4(const float* p, const float* v, float* o, int rows, int keys, int cols) {
-  AccumulateTileT<8, 16, 2>(p, v, o, rows, keys, cols);
+__attribute__((target("arch=x86-64-v4"))) void AccumulateTileV4(const float* p, const float* v, long ldv, float* o, int rows,
+                                                                 int keys, int cols, const float* alpha) {
+  AccumulateTileT<8, 16, 2>(p, v, ldv, o, rows, keys, cols, alpha);
 }
-__attribute__((target("arch=x86-64-v3"))) void AccumulateTileV3(const float* p, const float* v, float* o, int rows, int keys, int cols) {
-  AccumulateTileT<4, 8, 2>(p, v, o, rows, keys, cols);
+__attribute__((target("arch=x86-64-v3"))) void AccumulateTileV3(const float* p, const float* v, long ldv, float* o, int rows,
+                                                                 int keys, int cols, const float* alpha) {
+  AccumulateTileT<4, 8, 2>(p, v, ldv, o, rows, keys, cols, alpha);
 }
 #endif
 void ScoreTileBase(const float* q, int ldq, const float* kt, float* s, int rows, int depth, int keys) {
   ScoreTileT<4, 4, 2>(q, ldq, kt, s, rows, depth, keys);
 }
-void AccumulateTileBase(const float* p, const float* v, float* o, int rows, int keys, int cols) {
-  AccumulateTileT<4, 4, 2>(p, v, o, rows, keys, cols);
+void AccumulateTileBase(const float* p, const float* v, long ldv, float* o, int rows, int keys, int cols,
+                        const float* alpha) {
+  AccumulateTileT<4, 4, 2>(p, v, ldv, o, rows, keys, cols, alpha);
 }
 
-// Exp on one native vector (kWidth floats: 16 for AVX-512, 8 for AVX2, 4 for SSE), the same steps as Exp.
+// Exp and horizontal reductions on one native vector (kWidth floats: 16 for AVX-512, 8 for AVX2,
+// 4 for SSE). Exp takes the same steps as the scalar Exp, for arguments x ≤ 0 (or NaN) only, which is
+// all softmax needs (scores minus their maximum): no upper clamp.
 template <int kWidth>
-struct VecOps {
-  using V = typename VecOf<kWidth>::type;
-  typedef int32_t I __attribute__((vector_size(kWidth * sizeof(int32_t))));
-  __attribute__((always_inline)) static V Splat(float x) { return V{} + x; }
-  __attribute__((always_inline)) static V Exp(V x) {
-    V xc = x < Splat(-87.0f) ? Splat(-87.0f) : x;
-    xc = xc > Splat(88.0f) ? Splat(88.0f) : xc;
-    const V n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-    const V r = (xc - n * 0.693145751953125f) - n * 1.428606765330187e-6f;
-    V p = Splat(1.0f / 720.0f);
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    const I bits = (__builtin_convertvector(n, I) + 127) << 23;
-    V scale;
-    std::memcpy(&scale, &bits, sizeof(scale));
-    return x < Splat(-87.0f) ? Splat(0.0f) : p * scale;
+struct VecOps;
+
+template <typename V>
+__attribute__((always_inline)) inline V Max(V a, V b) {
+  return a > b ? a : b;
+}
+
+template <>
+struct VecOps<4> {
+  typedef float V __attribute__((vector_size(16)));
+  __attribute__((always_inline)) static float HMax(V x) {
+    x = Max(x, __builtin_shufflevector(x, x, 2, 3, 0, 1));
+    x = Max(x, __builtin_shufflevector(x, x, 1, 0, 3, 2));
+    return x[0];
+  }
+  __attribute__((always_inline)) static float HSum(V x) {
+    x += __builtin_shufflevector(x, x, 2, 3, 0, 1);
+    x += __builtin_shufflevector(x, x, 1, 0, 3, 2);
+    return x[0];
   }
 };
 
+template <>
+struct VecOps<8> {
+  typedef float V __attribute__((vector_size(32)));
+  __attribute__((always_inline)) static float HMax(V x) {
+    return VecOps<4>::HMax(Max(__builtin_shufflevector(x, x, 0, 1, 2, 3), __builtin_shufflevector(x, x, 4, 5, 6, 7)));
+  }
+  __attribute__((always_inline)) static float HSum(V x) {
+    return VecOps<4>::HSum(__builtin_shufflevector(x, x, 0, 1, 2, 3) + __builtin_shufflevector(x, x, 4, 5, 6, 7));
+  }
+};
+
+template <>
+struct VecOps<16> {
+  typedef float V __attribute__((vector_size(64)));
+  __attribute__((always_inline)) static float HMax(V x) {
+    return VecOps<8>::HMax(Max(__builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7),
+                               __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15)));
+  }
+  __attribute__((always_inline)) static float HSum(V x) {
+    return VecOps<8>::HSum(__builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7) +
+                           __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15));
+  }
+};
+
+template <typename V>
+__attribute__((always_inline)) inline V ExpNonPositive(V x) {
+  typedef int32_t I __attribute__((vector_size(sizeof(V))));
+  const V lo = V{} - 87.0f;
+  const V xc = x < lo ? lo : x;
+  const V n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  const V r = (xc - n * 0.693145751953125f) - n * 1.428606765330187e-6f;
+  V p = V{} + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const I bits = (__builtin_convertvector(n, I) + 127) << 23;
+  V scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return x < lo ? V{} : p * scale;
+}
+
 template <int kWidth>
-__attribute__((always_inline)) inline float SoftmaxRowT(float* __restrict s, int n, float* m, float* l) {
+__attribute__((always_inline)) inline void SoftmaxTileT(float* __restrict s, int rows, int n, float* __restrict m,
+                                                        float* __restrict l, float* __restrict alpha) {
   using Ops = VecOps<kWidth>;
   using V = typename Ops::V;
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   const int n_body = n - n % kWidth;
-  V vmax = Ops::Splat(kNegInf);
-  for (int j = 0; j < n_body; j += kWidth) {
-    const V x = LoadV<V>(s + j);
-    vmax = x > vmax ? x : vmax;
-  }
-  float row_max = kNegInf;
-  for (int c = 0; c < kWidth; ++c) row_max = vmax[c] > row_max ? vmax[c] : row_max;
-  for (int j = n_body; j < n; ++j) row_max = s[j] > row_max ? s[j] : row_max;
+  for (int r = 0; r < rows; ++r) {
+    float* __restrict row = s + r * kKeyTile;
+    V vmax = V{} + kNegInf;
+    for (int j = 0; j < n_body; j += kWidth) vmax = Max(vmax, LoadV<V>(row + j));
+    float row_max = Ops::HMax(vmax);
+    for (int j = n_body; j < n; ++j) row_max = row[j] > row_max ? row[j] : row_max;
 
-  const float m_old = *m;
-  const float m_new = m_old > row_max ? m_old : row_max;
-  if (m_new == kNegInf) {
-    // No key of this row has taken part yet: nothing to add.
-    for (int j = 0; j < n; ++j) s[j] = 0.f;
-    return 1.f;
+    const float m_old = m[r];
+    const float m_new = m_old > row_max ? m_old : row_max;
+    if (m_new == kNegInf) {
+      // No key of this row has taken part yet: nothing to add.
+      for (int j = 0; j < n; ++j) row[j] = 0.f;
+      alpha[r] = 1.f;
+      continue;
+    }
+    // exp and the sum in one pass.
+    const V vm = V{} + m_new;
+    V vsum = V{};
+    for (int j = 0; j < n_body; j += kWidth) {
+      const V e = ExpNonPositive(LoadV<V>(row + j) - vm);
+      StoreV(row + j, e);
+      vsum += e;
+    }
+    float sum = Ops::HSum(vsum);
+    for (int j = n_body; j < n; ++j) {
+      row[j] = Exp(row[j] - m_new);
+      sum += row[j];
+    }
+    const float a = Exp(m_old - m_new);  // 0 when m_old is -inf
+    alpha[r] = a;
+    l[r] = l[r] * a + sum;
+    m[r] = m_new;
   }
-  // exp and the sum in one pass.
-  V vsum = Ops::Splat(0.f);
-  for (int j = 0; j < n_body; j += kWidth) {
-    const V e = Ops::Exp(LoadV<V>(s + j) - m_new);
-    StoreV(s + j, e);
-    vsum += e;
-  }
-  float sum = 0.f;
-  for (int c = 0; c < kWidth; ++c) sum += vsum[c];
-  for (int j = n_body; j < n; ++j) {
-    s[j] = Exp(s[j] - m_new);
-    sum += s[j];
-  }
-  const float alpha = Exp(m_old - m_new);  // 0 when m_old is -inf
-  *l = *l * alpha + sum;
-  *m = m_new;
-  return alpha;
-}
-
-__attribute__((always_inline)) inline void ScaleRowT(float* __restrict y, int n, float a) {
-  for (int i = 0; i < n; ++i) y[i] *= a;
 }
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target("arch=x86-64-v4"))) float SoftmaxRowV4(float* s, int n, float* m, float* l) { return SoftmaxRowT<16>(s, n, m, l); }
-__attribute__((target("arch=x86-64-v3"))) float SoftmaxRowV3(float* s, int n, float* m, float* l) { return SoftmaxRowT<8>(s, n, m, l); }
-__attribute__((target("arch=x86-64-v4"))) void ScaleRowV4(float* y, int n, float a) { ScaleRowT(y, n, a); }
-__attribute__((target("arch=x86-64-v3"))) void ScaleRowV3(float* y, int n, float a) { ScaleRowT(y, n, a); }
+__attribute__((target("arch=x86-64-v4"))) void SoftmaxTileV4(float* s, int rows, int n, float* m, float* l, float* alpha) {
+  SoftmaxTileT<16>(s, rows, n, m, l, alpha);
+}
+__attribute__((target("arch=x86-64-v3"))) void SoftmaxTileV3(float* s, int rows, int n, float* m, float* l, float* alpha) {
+  SoftmaxTileT<8>(s, rows, n, m, l, alpha);
+}
 #endif
-float SoftmaxRowBase(float* s, int n, float* m, float* l) { return SoftmaxRowT<4>(s, n, m, l); }
-void ScaleRowBase(float* y, int n, float a) { ScaleRowT(y, n, a); }
+void SoftmaxTileBase(float* s, int rows, int n, float* m, float* l, float* alpha) {
+  SoftmaxTileT<4>(s, rows, n, m, l, alpha);
+}
 
 using ScoreFn = void (*)(const float*, int, const float*, float*, int, int, int);
-using AccumulateFn = void (*)(const float*, const float*, float*, int, int, int);
-using SoftmaxFn = float (*)(float*, int, float*, float*);
-using ScaleFn = void (*)(float*, int, float);
+using AccumulateFn = void (*)(const float*, const float*, long, float*, int, int, int, const float*);
+using SoftmaxFn = void (*)(float*, int, int, float*, float*, float*);
 
 // The variants for this CPU, picked once. FA_ONNX_CPU_ISA=base|v3 caps the level (to test the other
 // paths on a newer CPU).
 struct Kernels {
   ScoreFn score = &ScoreTileBase;
   AccumulateFn accumulate = &AccumulateTileBase;
-  SoftmaxFn softmax = &SoftmaxRowBase;
-  ScaleFn scale = &ScaleRowBase;
+  SoftmaxFn softmax = &SoftmaxTileBase;
   Kernels() {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
     const char* cap = std::getenv("FA_ONNX_CPU_ISA");
@@ -254,13 +303,11 @@ struct Kernels {
     if (max_level >= 4 && __builtin_cpu_supports("x86-64-v4")) {
       score = &ScoreTileV4;
       accumulate = &AccumulateTileV4;
-      softmax = &SoftmaxRowV4;
-      scale = &ScaleRowV4;
+      softmax = &SoftmaxTileV4;
     } else if (max_level >= 3 && __builtin_cpu_supports("x86-64-v3")) {
       score = &ScoreTileV3;
       accumulate = &AccumulateTileV3;
-      softmax = &SoftmaxRowV3;
-      scale = &ScaleRowV3;
+      softmax = &SoftmaxTileV3;
     }
 #endif
   }
@@ -277,12 +324,13 @@ void ScoreTile(const float* q, int ldq, const float* kt, float* s, int rows, int
   Selected().score(q, ldq, kt, s, rows, depth, keys);
 }
 
-void AccumulateTile(const float* p, const float* v, float* o, int rows, int keys, int cols) {
-  Selected().accumulate(p, v, o, rows, keys, cols);
+void AccumulateTile(const float* p, const float* v, long ldv, float* o, int rows, int keys, int cols,
+                    const float* alpha) {
+  Selected().accumulate(p, v, ldv, o, rows, keys, cols, alpha);
 }
 
-float SoftmaxRow(float* s, int n, float* m, float* l) { return Selected().softmax(s, n, m, l); }
-
-void ScaleRow(float* y, int n, float a) { Selected().scale(y, n, a); }
+void SoftmaxTile(float* s, int rows, int n, float* m, float* l, float* alpha) {
+  Selected().softmax(s, rows, n, m, l, alpha);
+}
 
 }  // namespace fa_onnx::cpu

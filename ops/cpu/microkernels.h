@@ -19,16 +19,18 @@ constexpr int kColBlock = 32;
 // q: rows × depth, row stride ldq; kt: depth × kKeyTile, zero past `keys`; s: rows × kKeyTile.
 void ScoreTile(const float* q, int ldq, const float* kt, float* s, int rows, int depth, int keys);
 
-// o[r][c] += Σ_{j < keys} p[r][j] · v[j][c] for r < rows, c < cols (a multiple of kColBlock).
-// p: rows × kKeyTile; v: keys × cols; o: rows × cols.
-void AccumulateTile(const float* p, const float* v, float* o, int rows, int keys, int cols);
+// o[r][c] = alpha[r] · o[r][c] + Σ_{j < keys} p[r][j] · v[j][c] for r < rows, c < cols (a multiple of
+// kColBlock): the online-softmax rescale is applied as the accumulator is loaded, so it costs no pass.
+// p: rows × kKeyTile; v: keys rows of at least cols floats, row stride ldv (the input itself when it
+// is float32); o: rows × cols.
+void AccumulateTile(const float* p, const float* v, long ldv, float* o, int rows, int keys, int cols,
+                    const float* alpha);
 
-// Online-softmax step for one row: m_new = max(*m, max_j s[j]); p[j] = exp(s[j] - m_new) written
-// in place of s; *l = *l · exp(*m - m_new) + Σ p; *m = m_new. Returns the factor exp(m_old - m_new)
-// the row's accumulator must be scaled by (1 when the row had no key yet and still has none).
-float SoftmaxRow(float* s, int n, float* m, float* l);
-
-// y[i] *= a.
-void ScaleRow(float* y, int n, float a);
+// Online-softmax step for rows r < rows of a score tile (row stride kKeyTile), keys j < n: per row,
+// m_new = max(m[r], max_j s[j]); p[j] = exp(s[j] - m_new) written in place of s;
+// l[r] = l[r] · alpha[r] + Σ p with alpha[r] = exp(m[r] - m_new) (1 when the row had no key yet and
+// still has none), the factor the row's accumulator must be scaled by; m[r] = m_new.
+// One call per tile: the rows are independent, so the CPU overlaps their reductions.
+void SoftmaxTile(float* s, int rows, int n, float* m, float* l, float* alpha);
 
 }  // namespace fa_onnx::cpu

@@ -4,6 +4,7 @@
 import { DT, dimEq, makeAttribute, type Facts, type Graph, type Node } from '../ir/index.js';
 import type { Delivery, Form, Operand } from './views.js';
 import { castsExactly } from './passes/masks.js';
+import { reduceBias, reduceMask } from './passes/mask-forms.js';
 
 export const FA_DOMAIN = 'fa_onnx';
 
@@ -102,8 +103,13 @@ export function emitAttention(g: Graph, facts: Facts, plan: AttentionPlan, optio
   const hq = c.q.heads, hk = c.k.heads;
   if (hk !== c.v.heads || hq % hk !== 0) return `head counts do not fit: q ${hq}, k ${hk}, v ${c.v.heads}`;
   if (!dimEq(c.q.headDim, c.k.headDim)) return 'q and k head dims differ';
+  // Masks that exclude nothing and zero biases are not passed; the rest in their smallest form.
+  const kept = <T>(xs: (T | undefined)[]) => xs.filter((x): x is T => x !== undefined);
+  const reducedBiases = kept(plan.biases.map((b) => reduceBias(g, facts, b)));
+  const reducedMasks = kept(plan.masks.map((m) => reduceMask(g, facts, m)));
+  const reducedNegated = kept(plan.negatedMasks.map((m) => reduceMask(g, facts, m, true)));
   // A float32 bias that is an upcast of a T tensor is used as that tensor (the same values).
-  const plainBiases = plan.biases.map((b) => (facts.dtype(b) === T ? b : upcastSource(g, facts, b, T) ?? b));
+  const plainBiases = reducedBiases.map((b) => (facts.dtype(b) === T ? b : upcastSource(g, facts, b, T) ?? b));
   // A float32 bias whose values are all exact in T (e.g. an ALiBi table) is cast to T.
   const exactCasts = new Set(plainBiases.filter((b) => facts.dtype(b) === DT.FLOAT && T !== DT.FLOAT && castsExactly(g, facts, b, T)));
   for (const b of [...plainBiases.filter((x) => !exactCasts.has(x)), ...(plan.mergedBiases ?? []).map((m) => m.value)]) if (facts.dtype(b) !== T) return `the bias '${b}' is ${facts.dtype(b) === DT.FLOAT ? 'float32' : 'another dtype'}, not the model's attention dtype`;
@@ -133,7 +139,7 @@ export function emitAttention(g: Graph, facts: Facts, plan: AttentionPlan, optio
   }
   let bias = biases[0] ?? '';
   for (const b of biases.slice(1)) bias = helper('Add', [bias, b]);
-  const masks = [...plan.masks, ...plan.negatedMasks.map((m) => helper('Not', [m]))];
+  const masks = [...reducedMasks, ...reducedNegated.map((m) => helper('Not', [m]))];
   let mask = masks[0] ?? '';
   for (const m of masks.slice(1)) mask = helper('And', [mask, m]);
   let keyLengths = plan.keyLengths ?? '';

@@ -5,6 +5,7 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
 import { describe, expect, it } from 'vitest';
 import { rewriteModel } from '../../src/rewriter/index.js';
+import { Graph, inferFacts, shapeStr } from '../../src/ir/index.js';
 import { corpusInputs, relativeMaxError, runOriginal, runRewritten } from './corpus-run.js';
 
 const DIR = new URL('../../models/corpus/', import.meta.url);
@@ -36,6 +37,16 @@ describe.each(files)('%s', (file) => {
     const causal = sites.filter((s) => s.attributes?.causal === 1).length;
     const wantCausal = arch === 'gpt2' || arch === 'llama' ? sites.length : arch === 'whisper' || (arch === 't5' && file.includes('ts17')) ? 2 : 0;
     expect(causal).toBe(wantCausal);
+    // Masks and biases reach the op in their broadcast forms: key padding as [B,1,1,Sk], no mask
+    // where the model has none (ViT, whisper), position biases without a batch dim unless constant.
+    const g = new Graph(model);
+    const facts = inferFacts(g);
+    for (const n of g.nodes.filter((x) => x.domain === 'fa_onnx')) {
+      const [bias, mask] = [n.input(3), n.input(4)];
+      if (mask) expect(facts.shape(mask)?.[2], `${n.id} mask ${shapeStr(facts.shape(mask) ?? [])}`).toBe(1);
+      if (bias && !g.initializers.has(bias)) expect(facts.shape(bias)?.[0], `${n.id} bias ${shapeStr(facts.shape(bias) ?? [])}`).toBe(1);
+      if (arch === 'vit' || arch === 'whisper') expect([bias, mask]).toEqual([undefined, undefined]);
+    }
     // Everything outside the graph's nodes is kept.
     expect([model.irVersion, model.producerName, model.producerVersion, model.graph!.name]).toEqual([original.irVersion, original.producerName, original.producerVersion, original.graph!.name]);
     expect(model.opsetImport.slice(0, -1)).toEqual(original.opsetImport);

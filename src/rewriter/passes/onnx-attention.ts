@@ -4,6 +4,7 @@ import { DT, type Dim, type Facts, type Graph, type Node } from '../../ir/index.
 import type { AttentionPlan } from '../emit.js';
 import { broadcastProblem } from './masks.js';
 import { constantBiasBand, splitMask } from './causal.js';
+import { additiveMaskOf } from './scores.js';
 import { operandSources, outputTargets, type Operand } from '../views.js';
 
 export const PATTERN = 'onnx-attention';
@@ -86,6 +87,18 @@ export function planOnnxAttention(g: Graph, facts: Facts, node: Node): Attention
     if (split) { Object.assign(attributes, split.attributes); boolMasks = split.rest; }
     else if (band) { Object.assign(attributes, band); biases = []; }
   }
+  // A float mask built as Where(cond, bias, lowest) (or Where(cond, 0, lowest)) is that boolean
+  // mask plus that bias: both keep their own smaller shapes instead of the Where's full one.
+  let negatedMasks: string[] = [];
+  if (mask && scores && biases.length === 1 && biases[0] === mask) {
+    const am = additiveMaskOf(g, facts, mask);
+    const parts = am ? [am.term.cond, ...(am.bias ? [am.bias] : [])] : [];
+    if (am && facts.dtype(am.term.cond) === DT.BOOL && parts.every((x) => !broadcastProblem(facts, x, scores!))) {
+      biases = am.bias ? [am.bias] : [];
+      if (am.term.attendWhen) boolMasks = [am.term.cond];
+      else negatedMasks = [am.term.cond];
+    }
+  }
   const softcap = node.float('softcap', 0);
   if (softcap > 0) attributes.softcap = softcap;
   // All-masked rows: ONNX's function body gives NaN (a -inf bias), but ONNX Runtime's Attention
@@ -103,7 +116,7 @@ export function planOnnxAttention(g: Graph, facts: Facts, node: Node): Attention
     attributes,
     biases,
     masks: boolMasks,
-    negatedMasks: [],
+    negatedMasks,
     keyLengths: nonpad,
     kvConcat,
     matched: [node],

@@ -214,7 +214,7 @@ const maskedBiasInverted = op('Where', v('cond'), scalarFill, v('x'));
  * The additive mask Where(cond, 0, fill) (or inverted) behind `value`, through Casts, with a
  * sure-exclusion fill; or Where(cond, bias, fill), read as that mask plus the bias.
  */
-function additiveMaskOf(g: Graph, facts: Facts, value: string): { term: MaskTerm; nodes: Node[]; bias?: string } | undefined {
+export function additiveMaskOf(g: Graph, facts: Facts, value: string): { term: MaskTerm; nodes: Node[]; bias?: string } | undefined {
   const known = (x: string | undefined) => knownConstant(g, facts, x);
   // The additive mask may reach the scores through Casts (a float32 mask in a float16 model).
   const { source, casts } = throughCasts(g, facts, value);

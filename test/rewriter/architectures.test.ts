@@ -10,8 +10,8 @@ import { corpusInputs, relativeMaxError, runOriginal, runRewritten } from './cor
 const CASES: [string, number, Record<string, number | string>][] = [
   ['bloom.ts17_eager.onnx', 2, { causal: 1, num_heads: 4 }],           // ALiBi bias on [B·H, S, S] scores
   ['bloom.dyn18_sdpa.onnx', 2, { num_heads: 4 }],
-  ['mpt.ts17_eager.onnx', 2, { num_heads: 4 }],                       // ALiBi table sliced to the sequence
-  ['mpt.ts17_eager_fp16.onnx', 2, { masked_rows: 'uniform' }],        // float32 ALiBi cast exactly; -65504 fill on float32 scores
+  ['mpt.ts17_eager.onnx', 2, { num_heads: 4, causal: 1 }],            // ALiBi table sliced to the sequence; causal band inside a float-built bool mask
+  ['mpt.ts17_eager_fp16.onnx', 2, { masked_rows: 'uniform', causal: 1 }],       // float32 ALiBi cast exactly; -65504 fill on float32 scores
   ['mistral.ts17_eager.onnx', 2, { causal: 1, window_left: 7, kv_num_heads: 2 }],
   ['gemma2.ts17_eager.onnx', 2, { softcap: 50, causal: 1 }],
   ['gpt_bigcode.ts17_sdpa.onnx', 2, { kv_num_heads: 1, num_heads: 4 }],

@@ -9,7 +9,7 @@ import { GraphBuilder, DT, bytesOf } from './graph-builder.js';
 import { relativeMaxError, runOriginal, runRewritten } from './corpus-run.js';
 
 const B = 2, H = 2, S = 5, D = 8;
-type Kind = 'expand-true' | 'range-ge' | 'additive-true' | 'zero-bias' | 'padding' | 'padding-additive' | 'one-false' | 'padding-or-false';
+type Kind = 'expand-true' | 'range-ge' | 'additive-true' | 'zero-bias' | 'padding' | 'padding-additive' | 'one-false' | 'padding-or-false' | 'float-built';
 
 function model(kind: Kind): ModelProto {
   const g = new GraphBuilder(17);
@@ -46,6 +46,17 @@ function model(kind: Kind): ModelProto {
       scores = g.op('Where', [g.op('Expand', [masked, full]), g.floats([-Infinity]), scores]);
       break;
     }
+    case 'float-built': {
+      // MPT: causal and padding And'ed, made a float additive mask, then cast back to a bool
+      // (true = masked) for masked_fill.
+      const idx = g.op('Range', [g.ints([0], []), g.ints([S], []), g.ints([1], [])]);
+      const causal = g.op('LessOrEqual', [g.op('Unsqueeze', [idx, g.ints([0, 1, 2])]), g.op('Unsqueeze', [idx, g.ints([0, 1, 3])])]);
+      const allowed = g.op('Expand', [g.op('And', [g.op('And', [yes(), causal]), padding()]), full]);
+      const additive = g.op('Where', [allowed, g.floats([0]), g.floats([-3.4028234663852886e38])]);
+      const masked = g.op('Cast', [g.op('Cast', [additive], { to: DT.BOOL })], { to: DT.BOOL });
+      scores = g.op('Where', [masked, g.floats([-3.4028234663852886e38]), scores]);
+      break;
+    }
   }
   return g.build(g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), v!]), 'y', [B, H, S, D]);
 }
@@ -66,7 +77,7 @@ function feeds(m: ModelProto): Record<string, ort.Tensor> {
 }
 
 /** Rewrites, checks the numbers against the original, and returns the fused node's bias and mask shapes. */
-async function fused(kind: Kind): Promise<{ bias?: string; mask?: string }> {
+async function fused(kind: Kind): Promise<{ bias?: string; mask?: string; causal?: number | string }> {
   const m = model(kind);
   const { model: out, sites } = rewriteModel(m);
   expect(sites[0]!.status, sites[0]!.reason).toBe('fused');
@@ -78,16 +89,20 @@ async function fused(kind: Kind): Promise<{ bias?: string; mask?: string }> {
   const facts = inferFacts(g);
   const fa = g.nodes.find((n) => n.domain === 'fa_onnx')!;
   const shape = (i: number) => (fa.input(i) ? shapeStr(facts.shape(fa.input(i)!) ?? []) : undefined);
-  return { bias: shape(3), mask: shape(4) };
+  return { bias: shape(3), mask: shape(4), causal: sites[0]!.attributes?.causal };
 }
 
 describe('masks and biases that reach the op', () => {
   it.each(['expand-true', 'range-ge', 'additive-true', 'zero-bias'] as Kind[])('drops a provably trivial mask or bias (%s)', async (kind) => {
-    expect(await fused(kind)).toEqual({ bias: undefined, mask: undefined });
+    expect(await fused(kind)).toMatchObject({ bias: undefined, mask: undefined });
   });
 
   it.each(['padding', 'padding-additive', 'padding-or-false'] as Kind[])('keeps a key-padding mask from an input in its [B,1,1,Sk] form (%s)', async (kind) => {
     expect((await fused(kind)).mask).toBe(`[${B},1,1,${S}]`);
+  });
+
+  it('finds the causal band inside a mask built as a float and cast back to bool', async () => {
+    expect(await fused('float-built')).toEqual({ bias: undefined, mask: `[${B},1,1,${S}]`, causal: 1 });
   });
 
   it('keeps a constant mask with one excluded key', async () => {

@@ -8,6 +8,7 @@ import { operandSources, outputTargets, type Want } from '../views.js';
 import { broadcastProblem, provenFinite } from './masks.js';
 import { readScoreChain } from './scores.js';
 import { constantBiasBand, splitMask } from './causal.js';
+import { maskSense } from './mask-forms.js';
 
 export const PATTERN = 'decomposed-attention';
 
@@ -157,7 +158,8 @@ export function planDecomposedAttention(g: Graph, facts: Facts, softmax: Node): 
   // Causal bands and windows inside a mask become attributes; the rest stays a mask tensor.
   const kept: typeof masks = [];
   const extra: string[] = [];
-  for (const m of masks) {
+  for (const original of masks) {
+    const m = { ...original, ...maskSense(g, facts, original.cond, original.attendWhen) };
     const split = m.attendWhen ? splitMask(g, facts, m.cond, scores as Dim[]) : undefined;
     const clash = split && Object.entries(split.attributes).some(([k, x]) => attributes[k] !== undefined && attributes[k] !== x);
     if (!split || clash) { kept.push(m); continue; }

@@ -132,3 +132,27 @@ export function reduceBias(g: Graph, facts: Facts, value: string, depth = 0): st
   }
   return value;
 }
+
+/**
+ * A boolean mask read in its simplest sense: Not(x) flips it, and Cast-to-bool of
+ * Where(c, 0, nonzero) is Not(c) (Where(c, nonzero, 0) is c), the form of masks that were built
+ * as a float additive mask first (MPT). The causal split then sees the band inside `c`.
+ */
+export function maskSense(g: Graph, facts: Facts, cond: string, attendWhen: boolean): { cond: string; attendWhen: boolean } {
+  for (let k = 0; k < 8; k++) {
+    const p = g.producerOf(cond);
+    if (!p || p.domain !== '') break;
+    if (p.op === 'Not') { cond = p.input(0)!; attendWhen = !attendWhen; continue; }
+    if (p.op !== 'Cast' || p.int('to', 0) !== DT.BOOL) break;
+    if (facts.dtype(p.input(0)) === DT.BOOL) { cond = p.input(0)!; continue; }
+    const w = g.producerOf(p.input(0));
+    if (!w || w.domain !== '' || w.op !== 'Where' || facts.dtype(w.input(0)) !== DT.BOOL) break;
+    const [c, a, b] = [w.input(0)!, w.input(1)!, w.input(2)!];
+    const zero = (x: string) => isAllFalse(g, facts, x);
+    const nonzero = (x: string) => every(g, facts, x, (v) => v !== 0, 0);
+    if (zero(a) && nonzero(b)) { cond = c; attendWhen = !attendWhen; continue; }
+    if (nonzero(a) && zero(b)) { cond = c; continue; }
+    break;
+  }
+  return { cond, attendWhen };
+}

@@ -13,6 +13,7 @@
 
 #include "cpu/convert.h"
 #include "cpu/cpu_attention.h"
+#include "cpu/microkernels.h"
 #include "reference.h"
 
 using namespace fa_onnx;
@@ -83,6 +84,37 @@ double CheckDense(DType t, int B, int Sq, int Sk, int Hq, int Hk, int D, int Dv,
   return RelL2(t, o1.data(), o2.data(), on);
 }
 
+// The softmax's exp against double exp: rows [0, x1, x2, ...] have maximum 0, so SoftmaxTile leaves
+// exp(x) in place of x. Every float32 step of 2^-12 over [-87, 0], plus -inf (must give 0) and NaN
+// (must stay NaN). Returns the largest relative error, or infinity for a wrong special case.
+double SoftmaxExpError() {
+  const int rows = 64, per_row = cpu::kKeyTile - 1;
+  std::vector<float> s(size_t(rows) * cpu::kKeyTile), in, m(rows), l(rows), alpha(rows);
+  double worst = 0;
+  float x = 0.f;
+  while (x > -87.f) {
+    for (int r = 0; r < rows; ++r) {
+      m[r] = -INFINITY;
+      l[r] = 0.f;
+      s[size_t(r) * cpu::kKeyTile] = 0.f;
+      for (int j = 1; j <= per_row; ++j) {
+        s[size_t(r) * cpu::kKeyTile + j] = x;
+        x = x > -87.f ? x - 1.f / 4096 : -87.f;
+      }
+    }
+    s[1] = -INFINITY;
+    s[2] = NAN;
+    in = s;
+    cpu::SoftmaxTile(s.data(), rows, cpu::kKeyTile, m.data(), l.data(), alpha.data());
+    if (s[1] != 0.f || !std::isnan(s[2])) return INFINITY;
+    for (size_t i = 3; i < s.size(); ++i) {
+      const double want = std::exp(double(in[i]));
+      worst = std::max(worst, std::fabs(s[i] - want) / want);
+    }
+  }
+  return worst;
+}
+
 double CpuMs() {
   timespec ts;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -116,6 +148,11 @@ int main(int argc, char** argv) {
     failed += !ok;
     std::printf("%-40s rel L2 %.2e (bound %.0e) %s\n", c.name, err, c.bound, ok ? "ok" : "FAIL");
   }
+
+  const double exp_err = SoftmaxExpError();
+  failed += !(exp_err <= 1e-6);
+  std::printf("%-40s max rel %.2e (bound 1e-06) %s\n", "softmax exp on [-87, 0], -inf, NaN", exp_err,
+              exp_err <= 1e-6 ? "ok" : "FAIL");
 
   // Speed: batch 1, 12 heads, D 64, fp32, one thread (the caller's), CPU time.
   const int S = argc > 1 ? std::atoi(argv[1]) : 1024, H = 12, D = 64;

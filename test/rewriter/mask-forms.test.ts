@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-node';
 import type { ModelProto } from 'onnx-buf';
 import { rewriteModel } from '../../src/rewriter/index.js';
 import { Graph, inferFacts, shapeStr } from '../../src/ir/index.js';
+import { isAllTrue } from '../../src/rewriter/passes/mask-forms.js';
 import { GraphBuilder, DT, bytesOf } from './graph-builder.js';
 import { relativeMaxError, runOriginal, runRewritten } from './corpus-run.js';
 
@@ -107,5 +108,17 @@ describe('masks and biases that reach the op', () => {
 
   it('keeps a constant mask with one excluded key', async () => {
     expect((await fused('one-false')).mask).toBe(`[1,1,1,${S}]`);
+  });
+
+  it('gives up on deep branching mask graphs in bounded time (the mask is then kept)', () => {
+    const g = new GraphBuilder(17);
+    let m = g.op('Cast', [g.ints([1], [1])], { to: DT.BOOL });
+    // Where(c, m, m) over an all-true leaf, repeated: a naive proof walks all 2^23 paths. Past
+    // the budget the answer is "not proven", which only keeps a mask that could have been dropped.
+    for (let i = 0; i < 23; i++) m = g.op('Where', [g.input(`cond${i}`, [1], DT.BOOL), m, m]);
+    const graph = new Graph(g.build(m, 'y', [1], DT.BOOL));
+    const t0 = performance.now();
+    expect(isAllTrue(graph, inferFacts(graph), graph.nodes.at(-1)!.input(0)!)).toBe(false);
+    expect(performance.now() - t0).toBeLessThan(1000);
   });
 });

@@ -6,12 +6,19 @@
 import { DT, knownConstant, readTensor, type Facts, type Graph } from '../../ir/index.js';
 
 const MAX_DEPTH = 24;
+/**
+ * Node visits one proof may make: Where and And branch, so a deep chain of them could otherwise
+ * take exponential time; past the budget the answer is "not proven" (the tensor is kept).
+ */
+const BUDGET = 512;
+let steps = 0;
+const spend = (depth: number) => (depth === 0 ? (steps = BUDGET) : steps--) > 0;
 /** Ops that only move or repeat elements: every output element is some input element. */
 const MOVES = new Set(['Expand', 'Identity', 'Reshape', 'Unsqueeze', 'Squeeze', 'Transpose', 'Tile', 'Flatten', 'Slice', 'Gather', 'GatherElements', 'GatherND']);
 
 /** Every element satisfies `pred` (checked on constants; structural rules for the rest). */
 function every(g: Graph, facts: Facts, value: string, pred: (x: number) => boolean, depth: number): boolean {
-  if (depth > MAX_DEPTH) return false;
+  if (depth > MAX_DEPTH || !spend(depth)) return false;
   const c = knownConstant(g, facts, value) ?? g.constant(value);
   if (c) return c.data.every(pred);
   const p = g.producerOf(value);
@@ -37,7 +44,7 @@ function every(g: Graph, facts: Facts, value: string, pred: (x: number) => boole
 
 /** A bool (or numeric, read as bool) tensor that is true everywhere. */
 export function isAllTrue(g: Graph, facts: Facts, value: string, depth = 0): boolean {
-  if (depth > MAX_DEPTH) return false;
+  if (depth > MAX_DEPTH || !spend(depth)) return false;
   const p = g.producerOf(value);
   if (p && p.domain === '') {
     const [a, b] = [p.input(0), p.input(1)];
@@ -61,7 +68,7 @@ export function isAllTrue(g: Graph, facts: Facts, value: string, depth = 0): boo
 
 /** A tensor that is zero (false) everywhere. */
 export function isAllFalse(g: Graph, facts: Facts, value: string, depth = 0): boolean {
-  if (depth > MAX_DEPTH) return false;
+  if (depth > MAX_DEPTH || !spend(depth)) return false;
   const p = g.producerOf(value);
   if (p && p.domain === '') {
     const [a, b] = [p.input(0), p.input(1)];

@@ -108,6 +108,7 @@ describe('ms-group-query-attention', () => {
     ['rotary inside the op', { attrs: { do_rotary: 1 } }, /rotary/],
     ['smooth softmax', { attrs: { smooth_softmax: 1 } }, /smooth softmax/],
     ['a past KV cache', { past: 4 }, /past KV cache/],
+    ['an attribute of a later version (quantized cache)', { attrs: { kv_cache_bit_width: 8 } }, /'kv_cache_bit_width' is not known/],
     ['presents whose length is a run-time input', { presents: 'input-total' }, /total_sequence_length is not proven/],
   ] as [string, Opts, RegExp][])('leaves %s alone', (_n, opts, reason) => {
     const { model: out, sites } = rewriteModel(gqa(opts));

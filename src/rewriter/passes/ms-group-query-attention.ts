@@ -17,16 +17,18 @@ export const PATTERN = 'ms-group-query-attention';
 
 const IN = { query: 0, key: 1, value: 2, pastKey: 3, pastValue: 4, seqlensK: 5, totalSeq: 6, cos: 7, sin: 8, positionIds: 9, bias: 10, headSink: 11 } as const;
 
+const KNOWN_ATTRIBUTES = new Set(['num_heads', 'kv_num_heads', 'scale', 'softcap', 'local_window_size', 'do_rotary', 'rotary_interleaved', 'smooth_softmax', 'qk_output']);
+
 export function planMsGroupQueryAttention(g: Graph, facts: Facts, node: Node): AttentionPlan | string {
   const hq = node.int('num_heads', 0), hk = node.int('kv_num_heads', 0);
   if (!hq || !hk || hq % hk !== 0) return 'GroupQueryAttention without num_heads / kv_num_heads, or num_heads not a multiple of kv_num_heads';
   if (node.int('do_rotary', 0)) return 'GroupQueryAttention applies rotary embeddings inside the op (do_rotary=1): FlashAttention has no rotary step';
   if (node.int('smooth_softmax', 0) || node.input(IN.headSink)) return 'GroupQueryAttention with smooth softmax or a head sink (an extra softmax term the op does not have)';
-  if (node.int('k_quant_type', 0) || node.attr('kv_cache_bit_width')) return 'GroupQueryAttention with a quantized KV cache';
-  for (const i of [3]) {
-    const o = node.outputs[i];
-    if (o && (g.usesOf(o).length || g.isGraphOutput(o))) return 'GroupQueryAttention output_qk is used';
-  }
+  // Attributes of later versions (quantized caches, ...) may change the math: only known ones pass.
+  const unknown = node.proto.attribute.find((a) => !KNOWN_ATTRIBUTES.has(a.name));
+  if (unknown) return `GroupQueryAttention attribute '${unknown.name}' is not known to this conversion`;
+  const qkOut = node.outputs[3];
+  if (qkOut && (g.usesOf(qkOut).length || g.isGraphOutput(qkOut))) return 'GroupQueryAttention output_qk is used';
   const past = [node.input(IN.pastKey), node.input(IN.pastValue)].filter((x): x is string => !!x);
   if (past.some((p) => facts.shape(p)?.[2] !== 0)) {
     return 'GroupQueryAttention with a past KV cache: its present_key/value (past rows up to seqlens_k + 1 - S, new rows, then zeros, ' +

@@ -11,9 +11,13 @@ export const PATTERN = 'ms-attention';
 
 const IN = { input: 0, weights: 1, bias: 2, maskIndex: 3, past: 4, attentionBias: 5, pastSequenceLength: 6 } as const;
 
+const KNOWN_ATTRIBUTES = new Set(['num_heads', 'qkv_hidden_sizes', 'unidirectional', 'scale', 'mask_filter_value', 'do_rotary', 'rotary_embedding_dim', 'past_present_share_buffer']);
+
 export function planMsPackedAttention(g: Graph, facts: Facts, node: Node): AttentionPlan | string {
   const heads = node.int('num_heads', 0);
   if (!heads) return 'com.microsoft.Attention without num_heads';
+  const unknown = node.proto.attribute.find((a) => !KNOWN_ATTRIBUTES.has(a.name));
+  if (unknown) return `com.microsoft.Attention attribute '${unknown.name}' is not known to this conversion`;
   if (node.int('do_rotary', 0)) return 'com.microsoft.Attention applies rotary embeddings inside the op (do_rotary=1)';
   if (node.input(IN.maskIndex)) return 'com.microsoft.Attention with mask_index: it adds mask_filter_value, a finite constant, not an exclusion';
   if (node.input(IN.past) || node.input(IN.pastSequenceLength)) return 'com.microsoft.Attention with a past state (not converted)';

@@ -65,7 +65,9 @@ export function planMsGroupQueryAttention(g: Graph, facts: Facts, node: Node): A
   const softcap = node.float('softcap', 0);
   if (softcap > 0) attributes.softcap = softcap;
   // ONNX Runtime 1.30 (CPU, measured) keeps local_window_size keys, the query row's own included:
-  // keys i - w + 1 .. i, so window_left = w - 1. (Earlier versions kept w + 1 keys.)
+  // keys i - w + 1 .. i, so window_left = w - 1. (Earlier versions kept w + 1 keys.) Padded query
+  // rows (i > seqlens_k) with a window: its float16 path differs from its float32 path, which the
+  // op follows; rows of real tokens are equal in both.
   const window = node.int('local_window_size', -1);
   if (window === 0) return 'GroupQueryAttention with local_window_size 0 (no key at all)';
   if (window > 0) attributes.window_left = window - 1;

@@ -29,8 +29,16 @@ struct FwdArgs {
   int* tile_counter;     // dynamic scheduler (zeroed before launch), or null: static round robin
   float scale_log2;                     // scale · log2(e)
   float softcap_in, softcap_out;        // softcap: s ← tanh(s·in)·out, out = softcap·log2(e)
+  // Windows: -1 = unbounded. The host turns a window that reaches past every key into -1, so
+  // pos ± window stays far inside 32 bits (a window of INT_MAX would otherwise wrap).
   int window_left, window_right, diag;  // diag: pos_q(i) - i (Sk - Sq when bottom-right)
   const int32_t* key_lengths;
+  // Additive bias (T) and boolean mask (1 byte, nonzero = attend), broadcast to [B, Hq, Sq, Sk] by
+  // element strides; null when absent. Which kernel reads them is the template's kExtra.
+  const uint16_t* bias;
+  int64_t bias_stride[4];
+  const uint8_t* mask;
+  int64_t mask_stride[4];
   void* o;
   int64_t o_batch_stride, o_seq_stride, o_head_stride;
   float* lse;
@@ -77,7 +85,13 @@ struct Tile {
   int b, h, m_block, n_begin, n_end, seqlen_k, split;
 };
 
-__device__ inline int FloorDiv(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+__device__ inline int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// What a kernel instantiation reads besides Q, K, V (a template parameter, so the plain kernel
+// carries none of it): nothing; per-key terms (bias/mask broadcast over query rows, stride[2] == 0,
+// e.g. a key-padding mask [B|1, 1|H, 1, Sk]: one column vector per key block, shared by all rows);
+// per-element terms (any broadcast, read for each of a thread's two rows).
+enum : int { kExtraNone = 0, kExtraPerKey = 1, kExtraPerElement = 2 };
 
 // Tile order: groups of (batch, head) pairs small enough for their K/V to stay in L2; inside a group,
 // query blocks from the last (the longest under a causal mask) to the first, so that the dynamic
@@ -106,8 +120,14 @@ __device__ inline Tile DecodeTile(const FwdArgs& a, int t) {
   int n_begin = 0;
   const int first_row = m * kBlockM;
   const int last_row = min(first_row + kBlockM, a.seqlen_q) - 1;
-  if (a.window_right >= 0) n_end = min(n_end, FloorDiv(last_row + a.diag + a.window_right, kBlockN) + 1);
-  if (a.window_left >= 0) n_begin = max(0, FloorDiv(first_row + a.diag - a.window_left, kBlockN));
+  if (a.window_right >= 0) {
+    const int64_t end = FloorDiv(int64_t(last_row) + a.diag + a.window_right, kBlockN) + 1;
+    if (end < n_end) n_end = int(end);
+  }
+  if (a.window_left >= 0) {
+    const int64_t begin = FloorDiv(int64_t(first_row) + a.diag - a.window_left, kBlockN);
+    if (begin > 0) n_begin = int(begin);
+  }
   if constexpr (kSplit) {
     const int per = (max(0, n_end - n_begin) + a.num_splits - 1) / a.num_splits;
     n_begin += tile.split * per;
@@ -118,7 +138,7 @@ __device__ inline Tile DecodeTile(const FwdArgs& a, int t) {
   return tile;
 }
 
-template <typename T, typename Shape, bool kPingPong, bool kSplit>
+template <typename T, typename Shape, bool kPingPong, bool kSplit, int kExtra>
 __global__ void __launch_bounds__(Shape::kThreads, 1)
     FlashFwdHopper(const __grid_constant__ CUtensorMap tma_q, const __grid_constant__ CUtensorMap tma_k,
                    const __grid_constant__ CUtensorMap tma_v, const FwdArgs args) {
@@ -227,7 +247,12 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   constexpr int kORegs = kD / 2;
   constexpr float kRescaleThreshold = 8.0f;  // log2 units: partial sums may grow by up to 2^8
   const bool softcap = args.softcap_in > 0.f;
-  const float mult = softcap ? 1.f : args.scale_log2;
+  const bool has_bias = kExtra != kExtraNone && args.bias != nullptr;
+  const bool has_mask = kExtra != kExtraNone && args.mask != nullptr;
+  // Scores are multiplied into log2 units before the max when a term is added to them (softcap,
+  // bias); otherwise the scale folds into the exp2 FMA.
+  const float mult = (softcap || has_bias) ? 1.f : args.scale_log2;
+  constexpr float kLog2e = 1.4426950408889634f;
 
   // Ping-pong: the consumer warpgroups take turns issuing their GEMMs (named barriers 1..kConsumers,
   // passed round robin), so one warpgroup's softmax runs while another's GEMMs use the tensor cores.
@@ -286,6 +311,45 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         }
         WgmmaCommit();
       };
+      // Mask bits of key block n for this thread's columns (c·8 + col_in_chunk + e: bit 2c + e),
+      // for its two rows (per element) or once (per key). Issued right after the GEMMs so the loads'
+      // latency hides behind them. Each lane reads 4 consecutive keys of a row (coalesced) and four
+      // ballots spread them to the lanes that hold those columns. Keys at or past the tile's length
+      // and rows past Sq are not read (their scores are excluded anyway).
+      constexpr int kXRows = kExtra == kExtraPerElement ? 2 : 1;
+      uint32_t xmask[kXRows];
+      auto load_extra = [&](int n) {
+        if constexpr (kExtra != kExtraNone) {
+          if (!has_mask) return;
+          const int64_t* st = args.mask_stride;
+          const uint8_t* head_base = args.mask + tile.b * st[0] + tile.h * st[1];
+          const int j0 = n * kBlockN + 4 * lane;
+          const int t = lane % 4;
+          constexpr int kRows = kExtra == kExtraPerElement ? 16 : 1;  // rows of this warp
+#pragma unroll
+          for (int rr = 0; rr < kRows; ++rr) {
+            const int r = row0 + warp_in_wg * 16 + rr;
+            const bool row_ok = kExtra == kExtraPerKey || r < args.seqlen_q;
+            const uint8_t* base = head_base + (kExtra == kExtraPerElement ? int64_t(r) * st[2] : 0);
+            uint32_t ballot[4];
+#pragma unroll
+            for (int k = 0; k < 4; ++k) {
+              const int j = j0 + k;
+              const bool ok = row_ok && 4 * lane + k < kBlockN && j < tile.seqlen_k && __ldg(base + j * st[3]) != 0;
+              ballot[k] = __ballot_sync(0xffffffff, ok);
+            }
+            // Column 8c + 2t + e sits in lane 2c + t/2, byte 2(t%2) + e.
+            const uint32_t b0 = (t & 1) ? ballot[2] : ballot[0];
+            const uint32_t b1 = (t & 1) ? ballot[3] : ballot[1];
+            const uint32_t bits = ((b0 >> (t >> 1)) & 0x55555555u) | (((b1 >> (t >> 1)) & 0x55555555u) << 1);
+            if constexpr (kExtra == kExtraPerElement) {
+              if (lane / 4 == rr % 8) xmask[rr / 8] = bits;
+            } else {
+              xmask[0] = bits;
+            }
+          }
+        }
+      };
       // Softcap and masking of S for key block n, then the online-softmax update (S becomes P in
       // fp32). Returns, per row, the factor the output accumulator must be multiplied by (1 when the
       // running max did not move by more than the threshold, which skips most rescaling).
@@ -294,6 +358,39 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 #pragma unroll
           for (int i = 0; i < kSRegs; ++i) s[i] = tanhf(s[i] * args.softcap_in) * args.softcap_out;
         }
+        if constexpr (kExtra != kExtraNone) {
+          // Bias and mask of this block, loaded by load_extra while the GEMMs ran.
+          if (has_bias) {
+            // Read here, pair by pair, rather than ahead: registers are full while P·V runs.
+            const int64_t* st = args.bias_stride;
+            const uint16_t* head_base = args.bias + tile.b * st[0] + tile.h * st[1];
+#pragma unroll
+            for (int rr = 0; rr < kXRows; ++rr) {
+              const int r = row0 + row_in_wg + 8 * rr;
+              const bool row_ok = kExtra == kExtraPerKey || r < args.seqlen_q;
+              const uint16_t* base = head_base + (kExtra == kExtraPerElement ? int64_t(r) * st[2] : 0);
+#pragma unroll
+              for (int c = 0; c < kBlockN / 8; ++c) {
+                const int j = n * kBlockN + c * 8 + col_in_chunk;
+                const float b_lo = row_ok && j < tile.seqlen_k ? HalfToFloat<T>(__ldg(base + j * st[3]), 0) : 0.f;
+                const float b_hi = row_ok && j + 1 < tile.seqlen_k ? HalfToFloat<T>(__ldg(base + (j + 1) * st[3]), 0) : 0.f;
+#pragma unroll
+                for (int x = 0; x < 4; ++x) {
+                  if (kExtra == kExtraPerElement && x / 2 != rr) continue;
+                  const int i = c * 4 + x;
+                  const float b = (x % 2 ? b_hi : b_lo) * kLog2e;
+                  s[i] = softcap ? s[i] + b : fmaf(s[i], args.scale_log2, b);
+                }
+              }
+            }
+          }
+          if (has_mask) {
+#pragma unroll
+            for (int i = 0; i < kSRegs; ++i)
+              if (((xmask[kXRows == 2 ? (i % 4) / 2 : 0] >> ((i / 4) * 2 + i % 2)) & 1u) == 0) s[i] = -INFINITY;
+          }
+        }
+        // 32-bit bounds: the host gives windows below Sq + Sk and Sq + Sk < 2^29 (hopper_attention.cu).
         const int col0 = n * kBlockN;
         const bool need_mask =
             col0 + kBlockN > tile.seqlen_k ||
@@ -370,6 +467,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       wait_turn();
       issue_qk(stage);
       pass_turn();
+      load_extra(n);
       WgmmaWait<0>();
       FenceRegisters(s);
       release(&k_empty[stage]);
@@ -390,6 +488,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         issue_qk(next_stage);
         issue_pv(stage);
         pass_turn();
+        load_extra(n - 1);
         WgmmaWait<1>();  // the next Q·Kᵀ is done; P·V may still run
         FenceRegisters(s);
         release(&k_empty[next_stage]);

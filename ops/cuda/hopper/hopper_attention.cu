@@ -36,6 +36,21 @@ namespace {
 
 bool Aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
 
+// A window that reaches past every key excludes nothing: it is the same as no window (-1). Taking
+// it as -1 keeps pos ± window small (INT_MAX, "no window" for some exporters, would otherwise
+// overflow 32-bit arithmetic) and lets such calls use the unwindowed tile shapes.
+int EffectiveWindow(int w, const AttentionParams& p) {
+  return w >= 0 && int64_t(w) >= int64_t(p.seqlen_q) + p.seqlen_k ? -1 : w;
+}
+
+// Which extra terms the kernel reads (flash_fwd.cuh): none; per key when every bias/mask present is
+// broadcast over query rows (stride[2] == 0: key-padding masks); else per element.
+int ExtraMode(const AttentionParams& p) {
+  if (p.bias.data == nullptr && p.mask.data == nullptr) return kExtraNone;
+  const bool per_key = (p.bias.data == nullptr || p.bias.stride[2] == 0) && (p.mask.data == nullptr || p.mask.stride[2] == 0);
+  return per_key ? kExtraPerKey : kExtraPerElement;
+}
+
 // What the kernel can compute at all (the shim in test/gpu/hopper calls Run directly on these).
 std::string KernelLimits(const AttentionParams& p) {
   if (p.dtype != DType::kFloat16 && p.dtype != DType::kBFloat16) return "Hopper kernel: dtype is not fp16/bf16";
@@ -43,16 +58,18 @@ std::string KernelLimits(const AttentionParams& p) {
   if (p.head_dim != 64 && p.head_dim != 128 && p.head_dim != 256) return "Hopper kernel: head dim not 64/128/256";
   if (p.is_varlen()) return "Hopper kernel: varlen not implemented";
   if (p.cache_lengths != nullptr || p.block_table != nullptr) return "Hopper kernel: KV cache not implemented";
-  if (p.bias.data != nullptr || p.mask.data != nullptr) return "Hopper kernel: bias/mask not implemented";
   if (p.alibi_slopes != nullptr) return "Hopper kernel: ALiBi not implemented";
   if (p.q_descale != nullptr || p.k_descale != nullptr || p.v_descale != nullptr) return "Hopper kernel: FP8 not implemented";
   if (p.batch < 1 || p.heads_q < 1 || p.heads_kv < 1 || p.heads_q % p.heads_kv != 0) return "Hopper kernel: bad head counts";
   if (p.seqlen_q < 1 || p.seqlen_k < 1) return "Hopper kernel: empty sequence";
+  // The kernel's window bounds are 32-bit sums of a row, Sk - Sq and a window below Sq + Sk.
+  if (int64_t(p.seqlen_q) + p.seqlen_k >= (int64_t(1) << 29)) return "Hopper kernel: sequences too long";
   // The row max is taken on unscaled scores: right only for a positive scale (softcap rescales first).
   if (!(p.scale > 0.f) && !(p.softcap > 0.f)) return "Hopper kernel: scale must be positive";
-  const bool may_mask_rows = p.window_left >= 0 || p.window_right >= 0 || p.key_lengths != nullptr;
+  const bool may_mask_rows = EffectiveWindow(p.window_left, p) >= 0 || EffectiveWindow(p.window_right, p) >= 0 ||
+                             p.key_lengths != nullptr || p.bias.data != nullptr || p.mask.data != nullptr;
   if (p.masked_rows != MaskedRows::kZero && may_mask_rows)
-    return "Hopper kernel: masked_rows other than zero with windows or key lengths";
+    return "Hopper kernel: masked_rows other than zero with windows, key lengths, bias or mask";
   // TMA: 16-byte aligned base addresses and strides (8 elements of 16 bits).
   if (!Aligned16(p.q.data) || !Aligned16(p.k.data) || !Aligned16(p.v.data) || !Aligned16(p.o.data))
     return "Hopper kernel: tensor not 16-byte aligned";
@@ -77,7 +94,8 @@ std::string KernelLimits(const AttentionParams& p) {
 
 // Parameter classes switch on here once they pass numerics on the GPU (test/gpu/hopper/run.sh).
 // Everything KernelLimits admits passed on an H100 on 2026-11-23 (fp16/bf16; D 64/128/256; causal
-// both alignments, windows, softcap, GQA/MQA, key lengths, BSHD/BHSD, log-sum-exp).
+// both alignments, windows, softcap, GQA/MQA, key lengths, BSHD/BHSD, log-sum-exp; bias and mask,
+// per key and per element).
 // FA_ONNX_HOPPER=0 turns the kernel off (the dispatch then runs the portable kernel).
 std::string EnabledGate(const AttentionParams& p) {
   (void)p;
@@ -134,7 +152,7 @@ int SmCount() {
   return count > 0 ? count : 132;
 }
 
-template <typename T, typename Shape>
+template <typename T, typename Shape, int kExtra>
 std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scratch) {
   CUtensorMap tq, tk, tv;
   std::string err = MakeMap(&tq, p.q.data, p.dtype, p.head_dim, p.seqlen_q, p.heads_q, p.batch, p.q.seq_stride,
@@ -185,10 +203,16 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   a.scale_log2 = p.scale * kLog2e;
   a.softcap_in = p.softcap > 0.f ? p.scale / p.softcap : 0.f;
   a.softcap_out = p.softcap > 0.f ? p.softcap * kLog2e : 0.f;
-  a.window_left = p.window_left;
-  a.window_right = p.window_right;
+  a.window_left = EffectiveWindow(p.window_left, p);
+  a.window_right = EffectiveWindow(p.window_right, p);
   a.diag = p.bottom_right ? p.seqlen_k - p.seqlen_q : 0;
   a.key_lengths = p.key_lengths;
+  a.bias = static_cast<const uint16_t*>(p.bias.data);
+  a.mask = static_cast<const uint8_t*>(p.mask.data);
+  for (int i = 0; i < 4; ++i) {
+    a.bias_stride[i] = p.bias.stride[i];
+    a.mask_stride[i] = p.mask.stride[i];
+  }
   a.o = p.o.data;
   a.o_batch_stride = p.o.batch_stride;
   a.o_seq_stride = p.o.seq_stride;
@@ -198,15 +222,15 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   a.lse_head_stride = p.lse_head_stride;
   a.lse_seq_stride = p.lse_seq_stride;
 
-  auto kernel = a.num_splits > 1 ? FlashFwdHopper<T, Shape, FA_HOPPER_PINGPONG != 0, true>
-                                 : FlashFwdHopper<T, Shape, FA_HOPPER_PINGPONG != 0, false>;
+  auto kernel = a.num_splits > 1 ? FlashFwdHopper<T, Shape, FA_HOPPER_PINGPONG != 0, true, kExtra>
+                                 : FlashFwdHopper<T, Shape, FA_HOPPER_PINGPONG != 0, false, kExtra>;
   static std::once_flag once;
   static cudaError_t attr_err = cudaSuccess;
   std::call_once(once, [&] {
-    attr_err = cudaFuncSetAttribute(FlashFwdHopper<T, Shape, FA_HOPPER_PINGPONG != 0, false>,
+    attr_err = cudaFuncSetAttribute(FlashFwdHopper<T, Shape, FA_HOPPER_PINGPONG != 0, false, kExtra>,
                                     cudaFuncAttributeMaxDynamicSharedMemorySize, Shape::kSmemBytes);
     if (attr_err == cudaSuccess)
-      attr_err = cudaFuncSetAttribute(FlashFwdHopper<T, Shape, FA_HOPPER_PINGPONG != 0, true>,
+      attr_err = cudaFuncSetAttribute(FlashFwdHopper<T, Shape, FA_HOPPER_PINGPONG != 0, true, kExtra>,
                                       cudaFuncAttributeMaxDynamicSharedMemorySize, Shape::kSmemBytes);
   });
   if (attr_err != cudaSuccess) return std::string("Hopper kernel: ") + cudaGetErrorString(attr_err);
@@ -223,17 +247,30 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   return {};
 }
 
-template <typename T>
+template <typename T, int kExtra>
 std::string LaunchByDim(const AttentionParams& p, cudaStream_t stream, Scratch& scratch) {
   switch (p.head_dim) {
     case 64:
       // Short causal/windowed D 64: 128-row tiles waste less on the diagonal than 192-row ones
       // (measured 5-10% at S <= 2k); elsewhere three consumer warpgroups win (8-13% at S >= 2k).
-      if (p.window_right >= 0 && p.seqlen_q <= 2048) return Launch<T, FwdShape<64, 128, 4, 2>>(p, stream, scratch);
-      return Launch<T, FwdShape<64, 128, 4, FA_HOPPER_D64_WGS>>(p, stream, scratch);
-    case 128: return Launch<T, FwdShape<128, FA_HOPPER_D128_BN, 2>>(p, stream, scratch);
-    case 256: return Launch<T, FwdShape<256, FA_HOPPER_D256_BN, 2>>(p, stream, scratch);
+      // With a bias or mask, two warpgroups as well: three leave 128 registers a thread, too few.
+      if ((EffectiveWindow(p.window_right, p) >= 0 && p.seqlen_q <= 2048) || kExtra != kExtraNone)
+        return Launch<T, FwdShape<64, 128, 4, 2>, kExtra>(p, stream, scratch);
+      if constexpr (kExtra == kExtraNone)
+        return Launch<T, FwdShape<64, 128, 4, FA_HOPPER_D64_WGS>, kExtra>(p, stream, scratch);
+      return "Hopper kernel: unreachable";
+    case 128: return Launch<T, FwdShape<128, FA_HOPPER_D128_BN, 2>, kExtra>(p, stream, scratch);
+    case 256: return Launch<T, FwdShape<256, FA_HOPPER_D256_BN, 2>, kExtra>(p, stream, scratch);
     default: return "Hopper kernel: head dim not 64/128/256";
+  }
+}
+
+template <typename T>
+std::string LaunchByExtra(const AttentionParams& p, cudaStream_t stream, Scratch& scratch) {
+  switch (ExtraMode(p)) {
+    case kExtraNone: return LaunchByDim<T, kExtraNone>(p, stream, scratch);
+    case kExtraPerKey: return LaunchByDim<T, kExtraPerKey>(p, stream, scratch);
+    default: return LaunchByDim<T, kExtraPerElement>(p, stream, scratch);
   }
 }
 
@@ -249,8 +286,8 @@ std::string Run(const AttentionParams& params, void* stream, Scratch& scratch) {
   std::string why = KernelLimits(params);
   if (!why.empty()) return why;
   cudaStream_t s = static_cast<cudaStream_t>(stream);
-  return params.dtype == DType::kBFloat16 ? LaunchByDim<__nv_bfloat16>(params, s, scratch)
-                                             : LaunchByDim<__half>(params, s, scratch);
+  return params.dtype == DType::kBFloat16 ? LaunchByExtra<__nv_bfloat16>(params, s, scratch)
+                                             : LaunchByExtra<__half>(params, s, scratch);
 }
 
 }  // namespace fa_onnx::cuda::hopper

@@ -154,4 +154,16 @@ __device__ inline uint32_t PackPair<__half>(float lo, float hi) {
   return *reinterpret_cast<uint32_t*>(&v);
 }
 
+// One 16-bit value (the low or high half of a packed pair) as float.
+template <typename T>
+__device__ inline float HalfToFloat(uint32_t packed, int hi);
+template <>
+__device__ inline float HalfToFloat<__nv_bfloat16>(uint32_t packed, int hi) {
+  return __uint_as_float(hi ? (packed & 0xFFFF0000u) : (packed << 16));
+}
+template <>
+__device__ inline float HalfToFloat<__half>(uint32_t packed, int hi) {
+  return __half2float(__ushort_as_half(static_cast<unsigned short>(hi ? packed >> 16 : packed & 0xFFFFu)));
+}
+
 }  // namespace fa_onnx::cuda::hopper

@@ -24,7 +24,8 @@ class Kernel:
         f.restype = ctypes.c_int
         P = ctypes.c_void_p
         f.argtypes = [ctypes.c_int] * 7 + [P, P, P, P, P, P, P, P, P, P, P, ctypes.c_float, ctypes.c_float,
-                                           ctypes.c_int, ctypes.c_int, ctypes.c_int, P, ctypes.c_char_p, ctypes.c_int]
+                                           ctypes.c_int, ctypes.c_int, ctypes.c_int, P, P, P, P, P, ctypes.c_char_p,
+                                           ctypes.c_int]
         self.err = ctypes.create_string_buffer(512)
         self.keep = []
 
@@ -35,19 +36,28 @@ class Kernel:
         return arr
 
     def prepare(self, q, k, v, o, lse=None, key_lengths=None, scale=None, softcap=0.0, window=(-1, -1),
-                bottom_right=False):
-        """Returns a zero-argument callable that launches on the current stream."""
+                bottom_right=False, bias=None, mask=None):
+        """Returns a zero-argument callable that launches on the current stream. bias (q's dtype) and
+        mask (bool) broadcast to [B, Hq, Sq, Sk] (numpy rules, as the op's inputs)."""
         B, Sq, Hq, D = q.shape
         Sk, Hk = k.shape[1], k.shape[2]
         scale = scale if scale is not None else 1.0 / math.sqrt(D)
         qs, ks, vs, os_ = (self._strides(t) for t in (q, k, v, o))
         ls = (ctypes.c_int64 * 3)(*(lse.stride() if lse is not None else (0, 0, 0)))
-        self.keep.append((qs, ks, vs, os_, ls))
+
+        def bstrides(t):
+            if t is None:
+                return None
+            e = t.reshape((1,) * (4 - t.dim()) + tuple(t.shape)).expand(B, Hq, Sq, Sk)
+            return (ctypes.c_int64 * 4)(*e.stride())
+        bs, ms = bstrides(bias), bstrides(mask)
+        self.keep.append((qs, ks, vs, os_, ls, bs, ms, bias, mask))
         stream = torch.cuda.current_stream().cuda_stream
         args = (DTYPES[q.dtype], B, Hq, Hk, Sq, Sk, D, q.data_ptr(), qs, k.data_ptr(), ks, v.data_ptr(), vs,
                 o.data_ptr(), os_, lse.data_ptr() if lse is not None else None, ls,
                 key_lengths.data_ptr() if key_lengths is not None else None, scale, softcap, window[0], window[1],
-                int(bottom_right), stream, self.err, 512)
+                int(bottom_right), bias.data_ptr() if bias is not None else None, bs,
+                mask.data_ptr() if mask is not None else None, ms, stream, self.err, 512)
         f = self.lib.fa_hopper_run
 
         def launch():
@@ -59,7 +69,7 @@ class Kernel:
         return self.err.value.decode()
 
 
-def reference(q, k, v, key_lengths, scale, softcap, window, bottom_right):
+def reference(q, k, v, key_lengths, scale, softcap, window, bottom_right, bias=None, mask=None):
     """float64 attention per ops/README.md; fully masked rows give zeros and lse -inf."""
     B, Sq, Hq, D = q.shape
     Sk, Hk = k.shape[1], k.shape[2]
@@ -70,6 +80,8 @@ def reference(q, k, v, key_lengths, scale, softcap, window, bottom_right):
     s = torch.matmul(qd, kd.transpose(-1, -2)) * scale
     if softcap > 0:
         s = softcap * torch.tanh(s / softcap)
+    if bias is not None:
+        s = s + bias.double()
     i = torch.arange(Sq, device=q.device).view(Sq, 1)
     j = torch.arange(Sk, device=q.device).view(1, Sk)
     pos = i + (Sk - Sq if bottom_right else 0)
@@ -81,6 +93,8 @@ def reference(q, k, v, key_lengths, scale, softcap, window, bottom_right):
     ok = ok.view(1, 1, Sq, Sk).expand(B, Hq, Sq, Sk)
     if key_lengths is not None:
         ok = ok & (j.view(1, 1, 1, Sk) < key_lengths.view(B, 1, 1, 1).long())
+    if mask is not None:
+        ok = ok & mask
     s = s.masked_fill(~ok, -math.inf)
     lse = torch.logsumexp(s, dim=-1)
     p = torch.exp(s - lse.unsqueeze(-1))
@@ -120,7 +134,60 @@ def numerics_cases():
             dict(dtype=torch.bfloat16, D=D, B=2, Hq=4, Hk=2, Sq=64, Sk=2048, key_lengths=[2048, 300], softcap=20.0),
             dict(dtype=torch.bfloat16, D=D, B=1, Hq=4, Hk=4, Sq=256, Sk=4096, window=(500, 100), bottom_right=True),
         ]
+    # Bias and boolean mask: per key (broadcast over query rows: key padding) and per element.
+    BIG = 2**31 - 1
+    for dtype in (torch.bfloat16, torch.float16):
+        for D in (64, 128, 256):
+            c += [
+                dict(dtype=dtype, D=D, B=3, Hq=4, Hk=4, Sq=700, Sk=700, mask=(3, 1, 1, 700), mask_lens=[700, 0, 333]),
+                dict(dtype=dtype, D=D, B=2, Hq=4, Hk=2, Sq=300, Sk=900, mask=(2, 1, 1, 900), mask_lens=[900, 450],
+                     causal=True, bottom_right=True),
+                dict(dtype=dtype, D=D, B=2, Hq=2, Hk=2, Sq=513, Sk=513, bias=(2, 1, 1, 513), bias_lens=[513, 100],
+                     causal=True),
+                dict(dtype=dtype, D=D, B=2, Hq=4, Hk=4, Sq=200, Sk=777, bias=(1, 4, 1, 777), mask=(2, 1, 1, 777),
+                     mask_lens=[777, 5], softcap=20.0, layout="BHSD"),
+                dict(dtype=dtype, D=D, B=2, Hq=4, Hk=4, Sq=333, Sk=333, bias=(2, 4, 333, 333)),
+                dict(dtype=dtype, D=D, B=2, Hq=4, Hk=2, Sq=400, Sk=400, mask=(1, 1, 400, 400), causal=True),
+                dict(dtype=dtype, D=D, B=2, Hq=4, Hk=4, Sq=257, Sk=300, mask=(2, 4, 257, 300), bias=(257, 300),
+                     window=(100, 20), layout="BHSD"),
+                # few tiles: the split over the keys, with per-key and per-element terms
+                dict(dtype=dtype, D=D, B=1, Hq=2, Hk=1, Sq=64, Sk=5000, mask=(1, 1, 1, 5000), mask_lens=[3001]),
+                dict(dtype=dtype, D=D, B=1, Hq=2, Hk=2, Sq=100, Sk=3000, mask=(1, 1, 100, 3000), bias=(1, 2, 1, 3000)),
+                # a window of INT_MAX is no window (32-bit pos ± window must not wrap)
+                dict(dtype=dtype, D=D, B=2, Hq=2, Hk=2, Sq=300, Sk=300, window=(BIG, BIG)),
+                dict(dtype=dtype, D=D, B=2, Hq=2, Hk=2, Sq=200, Sk=500, window=(BIG, 0), bottom_right=True),
+            ]
+            if dtype == torch.float16:  # HuggingFace's fp16 fill: finite, so a padded-out row is not empty
+                c.append(dict(dtype=dtype, D=D, B=2, Hq=2, Hk=2, Sq=300, Sk=600, bias=(2, 1, 1, 600), bias_lens=[600, 0],
+                              bias_fill=-65504.0))
     return c
+
+
+def make_extra(case, dtype):
+    """The case's bias (q's dtype) and bool mask, shaped as given (broadcast to [B, Hq, Sq, Sk])."""
+    Sk = case["Sk"]
+    bias = mask = None
+
+    def padding(shape, lens):
+        keep = torch.arange(Sk, device="cuda")[None, :] < torch.tensor(lens, device="cuda")[:, None]
+        return keep.view(shape)
+    if "mask" in case:
+        shape = case["mask"]
+        if "mask_lens" in case:
+            mask = padding(shape, case["mask_lens"])
+        else:
+            mask = torch.rand(shape, device="cuda") > 0.3
+            if shape[-2] > 5:
+                mask[..., ::5, :] = False  # fully masked rows
+    if "bias" in case:
+        shape = case["bias"]
+        bias = torch.randn(shape, device="cuda")
+        if "bias_lens" in case:
+            bias = torch.where(padding(shape, case["bias_lens"]), bias, case.get("bias_fill", -math.inf))
+        elif shape[-2] > 3:
+            bias[..., 3, :] = -math.inf  # a row masked through the additive term
+        bias = bias.to(dtype)
+    return bias, mask
 
 
 def run_case(kern, case, check=True):
@@ -134,15 +201,16 @@ def run_case(kern, case, check=True):
     kl = case.get("key_lengths")
     key_lengths = torch.tensor(kl, dtype=torch.int32, device="cuda") if kl is not None else None
     (q, k, v), = make_qkv(B, Sq, Sk, Hq, Hk, D, dtype, layout)
+    bias, mask = make_extra(case, dtype)
     o = torch.full((B, Sq, Hq, D), float("nan"), device="cuda", dtype=dtype)
     if layout == "BHSD":
         o = torch.full((B, Hq, Sq, D), float("nan"), device="cuda", dtype=dtype).transpose(1, 2)
     lse = torch.full((B, Hq, Sq), float("nan"), device="cuda", dtype=torch.float32)
-    kern.prepare(q, k, v, o, lse, key_lengths, scale, softcap, window, bottom_right)()
+    kern.prepare(q, k, v, o, lse, key_lengths, scale, softcap, window, bottom_right, bias, mask)()
     torch.cuda.synchronize()
     if not check:
         return True, ""
-    ref, ref_lse = reference(q, k, v, key_lengths, scale, softcap, window, bottom_right)
+    ref, ref_lse = reference(q, k, v, key_lengths, scale, softcap, window, bottom_right, bias, mask)
     od = o.double()
     nan = torch.isnan(od).any().item()
     err = ((od - ref).norm() / ref.norm().clamp_min(1e-30)).item()
@@ -151,7 +219,7 @@ def run_case(kern, case, check=True):
     lse_err = ((lse.double()[finite] - ref_lse[finite]).abs().max().item() if finite.any() else 0.0)
     ok = (not nan) and err <= 1e-2 and (not lse_bad) and lse_err <= 1e-3 * max(1.0, ref_lse[finite].abs().max().item())
     desc = (f"{str(dtype)[6:]:8s} D{D:<3d} B{B} H{Hq}/{Hk} Sq{Sq} Sk{Sk} {layout} win{window} br{int(bottom_right)} "
-            f"cap{softcap} kl{kl}")
+            f"cap{softcap} kl{kl} bias{case.get('bias')} mask{case.get('mask')}")
     return ok, f"{'PASS' if ok else 'FAIL'} {desc}: rel_l2={err:.2e} nan={nan} lse_err={lse_err:.1e} lse_pattern_bad={lse_bad}"
 
 
@@ -187,7 +255,13 @@ def sanitize(kern):
     for case in [dict(dtype=torch.bfloat16, D=D, B=1, Hq=2, Hk=1, Sq=200, Sk=333, causal=True, bottom_right=True)
                  for D in (64, 128, 256)] + [dict(dtype=torch.float16, D=128, B=2, Hq=2, Hk=2, Sq=130, Sk=260,
                                                   key_lengths=[5, 260], window=(50, 7)),
-                 dict(dtype=torch.bfloat16, D=128, B=1, Hq=2, Hk=1, Sq=70, Sk=1500, key_lengths=[900])]:
+                 dict(dtype=torch.bfloat16, D=128, B=1, Hq=2, Hk=1, Sq=70, Sk=1500, key_lengths=[900])] + [
+                 # bias/mask: rows past Sq and keys past Sk (odd sizes), per key, per element, split
+                 dict(dtype=torch.float16, D=D, B=2, Hq=2, Hk=1, Sq=131, Sk=211, mask=(2, 1, 1, 211), mask_lens=[211, 7],
+                      bias=(1, 2, 1, 211), causal=True) for D in (64, 128, 256)] + [
+                 dict(dtype=torch.bfloat16, D=D, B=1, Hq=2, Hk=2, Sq=77, Sk=333, mask=(1, 2, 77, 333), bias=(77, 333))
+                 for D in (64, 128, 256)] + [
+                 dict(dtype=torch.bfloat16, D=64, B=1, Hq=2, Hk=1, Sq=33, Sk=1999, mask=(1, 1, 33, 1999), bias=(1, 1, 1, 1999))]:
         run_case(kern, case, check=False)
     print("sanitize cases ran")
     return 0

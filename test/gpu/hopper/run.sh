@@ -51,9 +51,9 @@ awk '/Function : .*bfloat16NS1_8FwdShapeILi128ELi128/{p=1} /Function : /&&!/bflo
 lib="$build/libfahopper.so"
 if [[ $mode == all || $mode == numerics ]]; then
   echo "== numerics"
-  timeout 150 python3 test/gpu/hopper/check.py --lib "$lib" numerics 2>&1 | tee "$OUT/numerics.txt" || status=1
+  timeout 240 python3 test/gpu/hopper/check.py --lib "$lib" numerics 2>&1 | tee "$OUT/numerics.txt" || status=1
   echo "== compute-sanitizer memcheck"
-  timeout 200 compute-sanitizer --tool memcheck --error-exitcode 7 python3 test/gpu/hopper/check.py --lib "$lib" sanitize \
+  timeout 240 compute-sanitizer --tool memcheck --error-exitcode 7 python3 test/gpu/hopper/check.py --lib "$lib" sanitize \
     > "$OUT/memcheck.txt" 2>&1 || status=1
   tail -3 "$OUT/memcheck.txt"
 fi

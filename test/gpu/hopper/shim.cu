@@ -29,8 +29,9 @@ extern "C" int fa_hopper_run(int dtype, int batch, int heads_q, int heads_kv, in
                              const void* q, const int64_t* q_strides, const void* k, const int64_t* k_strides,
                              const void* v, const int64_t* v_strides, void* o, const int64_t* o_strides, float* lse,
                              const int64_t* lse_strides, const int32_t* key_lengths, float scale, float softcap,
-                             int window_left, int window_right, int bottom_right, void* stream, char* err,
-                             int err_len) {
+                             int window_left, int window_right, int bottom_right, const void* bias,
+                             const int64_t* bias_strides, const void* mask, const int64_t* mask_strides,
+                             void* stream, char* err, int err_len) {
   fa_onnx::AttentionParams p;
   p.dtype = dtype == 2 ? fa_onnx::DType::kBFloat16 : fa_onnx::DType::kFloat16;
   p.batch = batch;
@@ -55,6 +56,13 @@ extern "C" int fa_hopper_run(int dtype, int batch, int heads_q, int heads_kv, in
   p.window_left = window_left;
   p.window_right = window_right;
   p.bottom_right = bottom_right != 0;
+  // bias (query dtype) and boolean mask, broadcast to [batch, heads_q, seqlen_q, seqlen_k] by strides
+  p.bias.data = bias;
+  p.mask.data = mask;
+  for (int i = 0; i < 4; ++i) {
+    p.bias.stride[i] = bias != nullptr ? bias_strides[i] : 0;
+    p.mask.stride[i] = mask != nullptr ? mask_strides[i] : 0;
+  }
   TestScratch scratch;
   std::string msg = fa_onnx::cuda::hopper::Run(p, stream, scratch);
   if (msg.empty()) {

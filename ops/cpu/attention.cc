@@ -208,15 +208,22 @@ class ItemRunner {
       }
       return static_cast<const char*>(t.data) + (block * t.batch_stride + r * t.seq_stride + hk * t.head_stride) * int64_t(esize);
     };
+    // float32 keys are transposed straight from the input, in register blocks where the rows are evenly
+    // spaced (not a paged cache); other types through one converted row.
+    const bool fp32_rows = p.dtype == DType::kFloat32 && !p.block_table;
+    if (fp32_rows && n > 0) {
+      TransposeKeys(reinterpret_cast<const float*>(key_row(p.k, j0)), static_cast<long>(p.k.seq_stride), kt, n, d_);
+    }
     for (int jj = 0; jj < n; ++jj) {
-      const char* key = key_row(p.k, j0 + jj);
-      // float32 keys are transposed straight from the input; other types through one converted row.
-      const float* row = reinterpret_cast<const float*>(key);
-      if (p.dtype != DType::kFloat32) {
-        ToFloat(p.dtype, key, row_buf, d_);
-        row = row_buf;
+      if (!fp32_rows) {
+        const char* key = key_row(p.k, j0 + jj);
+        const float* row = reinterpret_cast<const float*>(key);
+        if (p.dtype != DType::kFloat32) {
+          ToFloat(p.dtype, key, row_buf, d_);
+          row = row_buf;
+        }
+        for (int d = 0; d < d_; ++d) kt[static_cast<size_t>(d) * kKeyTile + jj] = row[d];
       }
-      for (int d = 0; d < d_; ++d) kt[static_cast<size_t>(d) * kKeyTile + jj] = row[d];
       if (!v) continue;
       float* vr = v + static_cast<size_t>(jj) * dv_pad;
       ToFloat(p.dtype, key_row(p.v, j0 + jj), vr, p.head_dim_v);

@@ -19,6 +19,10 @@ constexpr int kColBlock = 32;
 // q: rows × depth, row stride ldq; kt: depth × kKeyTile, zero past `keys`; s: rows × kKeyTile.
 void ScoreTile(const float* q, int ldq, const float* kt, float* s, int rows, int depth, int keys);
 
+// kt[d][j] = k[j][d] for j < n ≤ kKeyTile, d < depth: float32 key rows (row stride ldk) into the
+// transposed tile ScoreTile reads (row stride kKeyTile). Columns from n on are left as they are.
+void TransposeKeys(const float* k, long ldk, float* kt, int n, int depth);
+
 // o[r][c] = alpha[r] · o[r][c] + Σ_{j < keys} p[r][j] · v[j][c] for r < rows, c < cols (a multiple of
 // kColBlock): the online-softmax rescale is applied as the accumulator is loaded, so it costs no pass.
 // p: rows × kKeyTile; v: keys rows of at least cols floats, row stride ldv (the input itself when it

@@ -14,7 +14,7 @@ interface Opts {
   attrs?: Record<string, number | number[]>;
   noBias?: boolean;
   sizes?: [number, number, number];
-  maskIndex?: boolean;
+  maskIndex?: '1d' | '2d';
   past?: boolean;
   attentionBias?: boolean;
   presentUsed?: boolean;
@@ -31,7 +31,7 @@ function attention(o: Opts = {}) {
     g.floats(Array.from({ length: HID * width }, () => r() * 0.5), [HID, width]),
     o.noBias ? '' : g.floats(Array.from({ length: width }, () => r() * 0.5), [width]),
   ];
-  if (o.maskIndex) inputs[3] = g.input('mask_index', [B], DT.INT32);
+  if (o.maskIndex) inputs[3] = g.input('mask_index', o.maskIndex === '1d' ? [B] : [B, S], DT.INT32);
   if (o.past) inputs[4] = g.input('past', [2, B, H, 3, HID / H]);
   if (o.attentionBias) inputs[5] = g.input('ab', [1, H, S, S]);
   for (let i = 0; i < inputs.length; i++) inputs[i] ??= '';
@@ -43,7 +43,8 @@ function attention(o: Opts = {}) {
   return m;
 }
 
-async function same(model: ReturnType<typeof attention>, maskedRow = false) {
+/** mask_index [B, S]: batch 1's last two keys masked, or every key of batch 1 (`emptyRow`). */
+async function same(model: ReturnType<typeof attention>, maskedRow = false, emptyRow = false) {
   let s = 13;
   const r = () => ((s = (s * 16807) % 2147483647) / 2147483647) * 2 - 1;
   const feeds: Record<string, ort.Tensor> = {};
@@ -52,6 +53,10 @@ async function same(model: ReturnType<typeof attention>, maskedRow = false) {
     if (init.has(i.name)) continue;
     const tt = i.type!.value.value as { shape: { dim: { value: { value: bigint } }[] } };
     const dims = tt.shape.dim.map((d) => Number(d.value.value));
+    if (i.name === 'mask_index') {
+      feeds[i.name] = new ort.Tensor('int32', Int32Array.from({ length: B * S }, (_, x) => (x >= S && (emptyRow || x % S >= S - 2) ? 0 : 1 + (x % 2))), dims);
+      continue;
+    }
     const data = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => r() * 2);
     if (maskedRow && i.name === 'ab') data.fill(-Infinity, 0, S);
     feeds[i.name] = new ort.Tensor('float32', data, dims);
@@ -84,8 +89,17 @@ describe('ms-attention (com.microsoft.Attention)', () => {
     await same(attention({ attentionBias: true }), true);
   });
 
+  it('turns a [B, S] mask_index into the additive bias ONNX Runtime applies', async () => {
+    await same(attention({ maskIndex: '2d' }));
+    await same(attention({ maskIndex: '2d', attrs: { mask_filter_value: -30.5 } }));
+    // A sequence with every key masked: ONNX Runtime's finite fill leaves a softmax over all keys.
+    await same(attention({ maskIndex: '2d' }), false, true);
+    await same(attention({ maskIndex: '2d', attentionBias: true }));
+  });
+
   it.each([
-    ['mask_index (a finite mask_filter_value)', { maskIndex: true }, /mask_index/],
+    ['a 1-D mask_index (key lengths)', { maskIndex: '1d' }, /mask_index other than/],
+    ['mask_index with unidirectional', { maskIndex: '2d', attrs: { unidirectional: 1 } }, /unidirectional com.microsoft.Attention with mask_index/],
     ['a past state', { past: true }, /past state/],
     ['a used present output', { presentUsed: true }, /present output is used/],
     ['a missing bias (ORT 1.30 CPU crashes on it: not checkable)', { noBias: true }, /without a bias/],

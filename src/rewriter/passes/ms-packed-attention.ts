@@ -1,9 +1,9 @@
 // com.microsoft.Attention (BERT-style, the QKV projection inside the op) converted where its
 // attention is plain: the projection becomes MatMul (+ Add of the bias) and a Split into q, k, v,
-// then FlashAttention. Left as it is: mask_index (ONNX Runtime adds mask_filter_value, a finite
-// constant, to masked keys: not an exclusion), a past state, rotary embeddings inside the op, a
+// then FlashAttention; a [B, S] mask_index becomes the additive bias ONNX Runtime applies. Left as
+// it is: other mask_index forms, mask_index with unidirectional, a past state, rotary inside the op, a
 // used present output, a missing bias (ONNX Runtime's CPU kernel cannot run it to check against).
-import { dimEq, makeAttribute, type Facts, type Graph, type Node } from '../../ir/index.js';
+import { DT, dimEq, makeAttribute, makeInt32TensorAttribute, type Facts, type Graph, type Node } from '../../ir/index.js';
 import type { AttentionPlan } from '../emit.js';
 import { broadcastProblem } from './masks.js';
 
@@ -19,7 +19,6 @@ export function planMsPackedAttention(g: Graph, facts: Facts, node: Node): Atten
   const unknown = node.proto.attribute.find((a) => !KNOWN_ATTRIBUTES.has(a.name));
   if (unknown) return `com.microsoft.Attention attribute '${unknown.name}' is not known to this conversion`;
   if (node.int('do_rotary', 0)) return 'com.microsoft.Attention applies rotary embeddings inside the op (do_rotary=1)';
-  if (node.input(IN.maskIndex)) return 'com.microsoft.Attention with mask_index: it adds mask_filter_value, a finite constant, not an exclusion';
   if (node.input(IN.past) || node.input(IN.pastSequenceLength)) return 'com.microsoft.Attention with a past state (not converted)';
   const present = node.outputs[1];
   if (present && (g.usesOf(present).length || g.isGraphOutput(present))) return 'com.microsoft.Attention present output is used';
@@ -49,6 +48,22 @@ export function planMsPackedAttention(g: Graph, facts: Facts, node: Node): Atten
   // exp(-10000 + d) underflows to 0 in float32 for any score gap d below ~9900, so this is the
   // same exclusion for real scores (the MultiHeadAttention pass makes the same reading).
   if (node.int('unidirectional', 0)) attributes.causal = 1;
+  // A [B, S] key mask: ONNX Runtime adds 0 where mask_index > 0 and mask_filter_value elsewhere
+  // (a finite constant, not an exclusion), so it goes in as that additive [B, 1, 1, S] bias.
+  const maskIndex = node.input(IN.maskIndex);
+  let maskBias: string | undefined;
+  if (maskIndex) {
+    if (node.int('unidirectional', 0)) {
+      return 'unidirectional com.microsoft.Attention with mask_index: ONNX Runtime gives padded and future keys one finite value ' +
+        '(a row with every key masked attends to all keys), which causal=1 cannot reproduce';
+    }
+    const ms = facts.shape(maskIndex);
+    if (facts.dtype(maskIndex) !== DT.INT32 || ms?.length !== 2 || !dimEq(ms[0], B) || !dimEq(ms[1], S)) {
+      return 'com.microsoft.Attention mask_index other than an int32 [B, S] key mask (1-D lengths, 3-D, 4-D) is not converted';
+    }
+    maskBias = g.freshName(`${node.id.replace(/[^A-Za-z0-9_./-]/g, '_')}/fa_mask_bias`);
+    facts.set(maskBias, { dtype: T, shape: [B, 1, 1, S] });
+  }
   const bias = node.input(IN.attentionBias);
   if (bias) {
     const problem = broadcastProblem(facts, bias, [B, heads, S, S]);
@@ -75,6 +90,15 @@ export function planMsPackedAttention(g: Graph, facts: Facts, node: Node): Atten
       add('Constant', [], [split], [makeAttribute('value_ints', sizes)]);
       add('Split', [qkv, split], [q, k, v], [makeAttribute('axis', 2)]);
     } else add('Split', [qkv], [q, k, v], [makeAttribute('axis', 2), makeAttribute('split', sizes)]);
+    if (maskIndex && maskBias) {
+      const constant = (attr: ReturnType<typeof makeAttribute>) => { const o = g.freshName(`${base}/fa_const`); add('Constant', [], [o], [attr]); return o; };
+      const inT = (x: number) => { const o = g.freshName(`${base}/fa_const_t`); add('Cast', [constant(makeAttribute('value_float', x, true))], [o], [makeAttribute('to', T)]); return o; };
+      const keep = g.freshName(`${base}/fa_mask_keep`), additive = g.freshName(`${base}/fa_mask_additive`);
+      add('Greater', [maskIndex, constant(makeInt32TensorAttribute('value', [0], []))], [keep]);
+      add('Where', [keep, inT(0), inT(node.float('mask_filter_value', -10000))], [additive]);
+      if (g.opset >= 13) add('Unsqueeze', [additive, constant(makeAttribute('value_ints', [1, 2]))], [maskBias]);
+      else add('Unsqueeze', [additive], [maskBias], [makeAttribute('axes', [1, 2])]);
+    }
   };
   return {
     id: node.id,
@@ -86,7 +110,7 @@ export function planMsPackedAttention(g: Graph, facts: Facts, node: Node): Atten
     deliveries: [{ value: node.outputs[0]!, form: 'packed', through: [], shapeReads: [] }],
     scale,
     attributes,
-    biases: bias ? [bias] : [],
+    biases: [...(maskBias ? [maskBias] : []), ...(bias ? [bias] : [])],
     masks: [],
     negatedMasks: [],
     matched: [node],

@@ -1,10 +1,11 @@
 // com.microsoft.MultiHeadAttention (what ONNX Runtime's optimizers write): converted when it is a
-// plain dense attention: separate q/k/v, no in-op bias, no key padding mask (its mask_filter_value
-// is a finite additive constant, not an exclusion), no KV cache in or out.
+// plain dense attention: separate q/k/v, no in-op bias, no KV cache in or out. A [B, Sk] key padding
+// mask adds mask_filter_value, a finite constant: it goes in as that bias (ms-key-mask.ts).
 import { dimEq, type Facts, type Graph, type Node } from '../../ir/index.js';
 import type { AttentionPlan } from '../emit.js';
 import { operandSources, type Operand } from '../views.js';
 import { broadcastProblem } from './masks.js';
+import { keyMaskBias, type KeyMaskBias } from './ms-key-mask.js';
 
 export const PATTERN = 'ms-multihead-attention';
 
@@ -14,7 +15,6 @@ export function planMsMultiHeadAttention(g: Graph, facts: Facts, node: Node): At
   const [q, k, v] = [node.input(0), node.input(1), node.input(2)];
   if (!q || !k || !v) return 'MultiHeadAttention with packed QKV or KV (not converted)';
   if (node.input(3)) return 'MultiHeadAttention with an in-op projection bias (not converted)';
-  if (node.input(4)) return 'MultiHeadAttention with key_padding_mask: it adds mask_filter_value, a finite constant, not an exclusion';
   if ([6, 7, 8, 9].some((i) => node.input(i))) return 'MultiHeadAttention with a past key/value cache (not converted)';
   for (let i = 1; i < node.outputs.length; i++) {
     const o = node.outputs[i];
@@ -42,6 +42,20 @@ export function planMsMultiHeadAttention(g: Graph, facts: Facts, node: Node): At
     if (!dimEq(sq, sk)) return 'unidirectional MultiHeadAttention with query and key lengths not proven equal (alignment unknown)';
     attributes.causal = 1;
   }
+  // A key padding mask adds mask_filter_value (finite): it goes in as that additive bias.
+  const keyPadding = node.input(4);
+  let keyBias: KeyMaskBias | undefined;
+  if (keyPadding) {
+    if (attributes.causal) {
+      return 'unidirectional MultiHeadAttention with key_padding_mask: padded and future keys get one finite value ' +
+        '(a row with every key masked attends to all keys), which causal=1 cannot reproduce';
+    }
+    const T = facts.dtype(q);
+    if (T === undefined) return 'MultiHeadAttention query dtype unknown';
+    const m = keyMaskBias(g, facts, node, keyPadding, T, qs[0]!, sk);
+    if (typeof m === 'string') return m;
+    keyBias = m;
+  }
   const bias = node.input(5);
   if (bias) {
     const problem = broadcastProblem(facts, bias, [qs[0]!, heads, sq, sk]);
@@ -59,9 +73,10 @@ export function planMsMultiHeadAttention(g: Graph, facts: Facts, node: Node): At
     deliveries: [{ value: node.outputs[0]!, form: 'packed', through: [], shapeReads: [] }],
     scale,
     attributes,
-    biases: bias ? [bias] : [],
+    biases: [...(keyBias ? [keyBias.value] : []), ...(bias ? [bias] : [])],
     masks: [],
     negatedMasks: [],
     matched: [node],
+    prepare: keyBias?.write,
   };
 }

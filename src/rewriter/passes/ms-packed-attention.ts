@@ -3,9 +3,10 @@
 // then FlashAttention; a [B, S] mask_index becomes the additive bias ONNX Runtime applies. Left as
 // it is: other mask_index forms, mask_index with unidirectional, a past state, rotary inside the op, a
 // used present output, a missing bias (ONNX Runtime's CPU kernel cannot run it to check against).
-import { DT, dimEq, makeAttribute, makeInt32TensorAttribute, type Facts, type Graph, type Node } from '../../ir/index.js';
+import { dimEq, makeAttribute, type Facts, type Graph, type Node } from '../../ir/index.js';
 import type { AttentionPlan } from '../emit.js';
 import { broadcastProblem } from './masks.js';
+import { keyMaskBias, type KeyMaskBias } from './ms-key-mask.js';
 
 export const PATTERN = 'ms-attention';
 
@@ -51,18 +52,15 @@ export function planMsPackedAttention(g: Graph, facts: Facts, node: Node): Atten
   // A [B, S] key mask: ONNX Runtime adds 0 where mask_index > 0 and mask_filter_value elsewhere
   // (a finite constant, not an exclusion), so it goes in as that additive [B, 1, 1, S] bias.
   const maskIndex = node.input(IN.maskIndex);
-  let maskBias: string | undefined;
+  let maskBias: KeyMaskBias | undefined;
   if (maskIndex) {
     if (node.int('unidirectional', 0)) {
       return 'unidirectional com.microsoft.Attention with mask_index: ONNX Runtime gives padded and future keys one finite value ' +
         '(a row with every key masked attends to all keys), which causal=1 cannot reproduce';
     }
-    const ms = facts.shape(maskIndex);
-    if (facts.dtype(maskIndex) !== DT.INT32 || ms?.length !== 2 || !dimEq(ms[0], B) || !dimEq(ms[1], S)) {
-      return 'com.microsoft.Attention mask_index other than an int32 [B, S] key mask (1-D lengths, 3-D, 4-D) is not converted';
-    }
-    maskBias = g.freshName(`${node.id.replace(/[^A-Za-z0-9_./-]/g, '_')}/fa_mask_bias`);
-    facts.set(maskBias, { dtype: T, shape: [B, 1, 1, S] });
+    const m = keyMaskBias(g, facts, node, maskIndex, T, B, S);
+    if (typeof m === 'string') return m;
+    maskBias = m;
   }
   const bias = node.input(IN.attentionBias);
   if (bias) {
@@ -90,15 +88,7 @@ export function planMsPackedAttention(g: Graph, facts: Facts, node: Node): Atten
       add('Constant', [], [split], [makeAttribute('value_ints', sizes)]);
       add('Split', [qkv, split], [q, k, v], [makeAttribute('axis', 2)]);
     } else add('Split', [qkv], [q, k, v], [makeAttribute('axis', 2), makeAttribute('split', sizes)]);
-    if (maskIndex && maskBias) {
-      const constant = (attr: ReturnType<typeof makeAttribute>) => { const o = g.freshName(`${base}/fa_const`); add('Constant', [], [o], [attr]); return o; };
-      const inT = (x: number) => { const o = g.freshName(`${base}/fa_const_t`); add('Cast', [constant(makeAttribute('value_float', x, true))], [o], [makeAttribute('to', T)]); return o; };
-      const keep = g.freshName(`${base}/fa_mask_keep`), additive = g.freshName(`${base}/fa_mask_additive`);
-      add('Greater', [maskIndex, constant(makeInt32TensorAttribute('value', [0], []))], [keep]);
-      add('Where', [keep, inT(0), inT(node.float('mask_filter_value', -10000))], [additive]);
-      if (g.opset >= 13) add('Unsqueeze', [additive, constant(makeAttribute('value_ints', [1, 2]))], [maskBias]);
-      else add('Unsqueeze', [additive], [maskBias], [makeAttribute('axes', [1, 2])]);
-    }
+    maskBias?.write();
   };
   return {
     id: node.id,
@@ -110,7 +100,7 @@ export function planMsPackedAttention(g: Graph, facts: Facts, node: Node): Atten
     deliveries: [{ value: node.outputs[0]!, form: 'packed', through: [], shapeReads: [] }],
     scale,
     attributes,
-    biases: [...(maskBias ? [maskBias] : []), ...(bias ? [bias] : [])],
+    biases: [...(maskBias ? [maskBias.value] : []), ...(bias ? [bias] : [])],
     masks: [],
     negatedMasks: [],
     matched: [node],

@@ -61,11 +61,12 @@ describe('ms-multihead-attention', () => {
     await same(mha({ keyPadding: true, fill: -2.5 }));
     await same(mha({ keyPadding: true }), false, true);
     await same(mha({ keyPadding: true, bias: true }));
+    expect((await same(mha({ keyPadding: true, unidirectional: 1, fill: -2.5 }))).attributes).toMatchObject({ causal: 1 });
+    await same(mha({ keyPadding: true, unidirectional: 1, fill: -2.5 }), false, true);
   });
 
   it.each([
     ['a 1-D key padding mask (lengths)', { keyPadding: '1d' }, /key mask other than an int32/],
-    ['a key padding mask with unidirectional', { keyPadding: true, unidirectional: 1 }, /unidirectional MultiHeadAttention with key_padding_mask/],
     ['unidirectional with different lengths', { unidirectional: 1, kvLen: 7 }, /alignment unknown/],
   ])('leaves %s alone', (_n, opts, reason) => {
     const { sites } = rewriteModel(mha(opts));

@@ -95,11 +95,14 @@ describe('ms-attention (com.microsoft.Attention)', () => {
     // A sequence with every key masked: ONNX Runtime's finite fill leaves a softmax over all keys.
     await same(attention({ maskIndex: '2d' }), false, true);
     await same(attention({ maskIndex: '2d', attentionBias: true }));
+    // With unidirectional: future keys excluded, padded ones get the fill (rows with every
+    // visible key padded included).
+    expect((await same(attention({ maskIndex: '2d', attrs: { unidirectional: 1, mask_filter_value: -2.5 } }))).attributes).toMatchObject({ causal: 1 });
+    await same(attention({ maskIndex: '2d', attrs: { unidirectional: 1, mask_filter_value: -2.5 } }), false, true);
   });
 
   it.each([
     ['a 1-D mask_index (key lengths)', { maskIndex: '1d' }, /key mask other than an int32 \[B, Sk\] mask/],
-    ['mask_index with unidirectional', { maskIndex: '2d', attrs: { unidirectional: 1 } }, /unidirectional com.microsoft.Attention with mask_index/],
     ['a past state', { past: true }, /past state/],
     ['a used present output', { presentUsed: true }, /present output is used/],
     ['a missing bias (ORT 1.30 CPU crashes on it: not checkable)', { noBias: true }, /without a bias/],

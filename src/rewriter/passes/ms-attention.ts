@@ -46,10 +46,6 @@ export function planMsMultiHeadAttention(g: Graph, facts: Facts, node: Node): At
   const keyPadding = node.input(4);
   let keyBias: KeyMaskBias | undefined;
   if (keyPadding) {
-    if (attributes.causal) {
-      return 'unidirectional MultiHeadAttention with key_padding_mask: padded and future keys get one finite value ' +
-        '(a row with every key masked attends to all keys), which causal=1 cannot reproduce';
-    }
     const T = facts.dtype(q);
     if (T === undefined) return 'MultiHeadAttention query dtype unknown';
     const m = keyMaskBias(g, facts, node, keyPadding, T, qs[0]!, sk);

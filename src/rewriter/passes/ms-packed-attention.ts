@@ -1,7 +1,7 @@
 // com.microsoft.Attention (BERT-style, the QKV projection inside the op) converted where its
 // attention is plain: the projection becomes MatMul (+ Add of the bias) and a Split into q, k, v,
 // then FlashAttention; a [B, S] mask_index becomes the additive bias ONNX Runtime applies. Left as
-// it is: other mask_index forms, mask_index with unidirectional, a past state, rotary inside the op, a
+// it is: other mask_index forms, a past state, rotary inside the op, a
 // used present output, a missing bias (ONNX Runtime's CPU kernel cannot run it to check against).
 import { dimEq, makeAttribute, type Facts, type Graph, type Node } from '../../ir/index.js';
 import type { AttentionPlan } from '../emit.js';
@@ -45,19 +45,16 @@ export function planMsPackedAttention(g: Graph, facts: Facts, node: Node): Atten
   const headDim = sizes[0]! / heads, valueDim = sizes[2]! / heads;
   const attributes: Record<string, number | string> = {};
   // Self-attention without a past: query and key lengths are both S, so the alignment is moot.
-  // ONNX Runtime masks the future with mask_filter_value (-10000) added to the scaled scores:
-  // exp(-10000 + d) underflows to 0 in float32 for any score gap d below ~9900, so this is the
-  // same exclusion for real scores (the MultiHeadAttention pass makes the same reading).
+  // Future keys take no part in ONNX Runtime 1.30 (with a mask_filter_value of -2.5 the two still
+  // agree, so it is not that fill; a -10000 fill would underflow to the same result anyway).
   if (node.int('unidirectional', 0)) attributes.causal = 1;
   // A [B, S] key mask: ONNX Runtime adds 0 where mask_index > 0 and mask_filter_value elsewhere
   // (a finite constant, not an exclusion), so it goes in as that additive [B, 1, 1, S] bias.
   const maskIndex = node.input(IN.maskIndex);
   let maskBias: KeyMaskBias | undefined;
   if (maskIndex) {
-    if (node.int('unidirectional', 0)) {
-      return 'unidirectional com.microsoft.Attention with mask_index: ONNX Runtime gives padded and future keys one finite value ' +
-        '(a row with every key masked attends to all keys), which causal=1 cannot reproduce';
-    }
+    // With unidirectional, ONNX Runtime 1.30 excludes future keys and adds the fill to padded
+    // ones, fully masked rows included (measured with a fill of -2.5): causal=1 plus this bias.
     const m = keyMaskBias(g, facts, node, maskIndex, T, B, S);
     if (typeof m === 'string') return m;
     maskBias = m;

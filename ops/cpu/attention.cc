@@ -176,7 +176,13 @@ class ItemRunner {
     const float scale = p_.scale * qk_descale_;
     for (int r = 0; r < rows_; ++r) {
       float* dst = q_.get() + static_cast<size_t>(r) * d_;
-      ToFloat(p_.dtype, Row(p_.q, b_, seq_.q_begin + row_query_[r], row_head_[r]), dst, d_);
+      const char* src = Row(p_.q, b_, seq_.q_begin + row_query_[r], row_head_[r]);
+      if (p_.dtype == DType::kFloat32) {  // one pass over the (usually uncached) input
+        const float* q = reinterpret_cast<const float*>(src);
+        for (int d = 0; d < d_; ++d) dst[d] = q[d] * scale;
+        continue;
+      }
+      ToFloat(p_.dtype, src, dst, d_);
       for (int d = 0; d < d_; ++d) dst[d] *= scale;
     }
   }
@@ -273,17 +279,23 @@ class ItemRunner {
       const int64_t row = seq_.q_begin + row_query_[r];
       const int h = row_head_[r];
       float lse;
+      char* dst = static_cast<char*>(p_.o.data) +
+                  (b_ * p_.o.batch_stride + row * p_.o.seq_stride + h * p_.o.head_stride) *
+                      static_cast<int64_t>(OutputElementSize());
       if (l_[r] > 0.f) {
         const float inv = v_descale_ / l_[r];
-        for (int c = 0; c < dv; ++c) o[c] *= inv;
         lse = p_.lse ? m_[r] + std::log(l_[r]) : 0.f;
+        if (p_.dtype == DType::kFloat32) {  // normalised straight into the output
+          float* out = reinterpret_cast<float*>(dst);
+          for (int c = 0; c < dv; ++c) out[c] = o[c] * inv;
+          if (p_.lse) p_.lse[b_ * p_.lse_batch_stride + h * p_.lse_head_stride + row * p_.lse_seq_stride] = lse;
+          continue;
+        }
+        for (int c = 0; c < dv; ++c) o[c] *= inv;
       } else {
         FillMaskedRow(o);
         lse = kNegInf;
       }
-      char* dst = static_cast<char*>(p_.o.data) +
-                  (b_ * p_.o.batch_stride + row * p_.o.seq_stride + h * p_.o.head_stride) *
-                      static_cast<int64_t>(OutputElementSize());
       FromFloat(p_.dtype, o, dst, dv);
       if (p_.lse) p_.lse[b_ * p_.lse_batch_stride + h * p_.lse_head_stride + row * p_.lse_seq_stride] = lse;
     }

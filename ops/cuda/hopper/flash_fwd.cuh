@@ -39,6 +39,8 @@ struct FwdArgs {
   int64_t bias_stride[4];
   const uint8_t* mask;
   int64_t mask_stride[4];
+  // Per key: whole 4-byte words can be read (each (b, h) row 4-byte aligned, keys contiguous).
+  bool bias_vec, mask_vec;
   void* o;
   int64_t o_batch_stride, o_seq_stride, o_head_stride;
   float* lse;
@@ -311,26 +313,67 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         }
         WgmmaCommit();
       };
-      // Mask bits of key block n for this thread's columns (c·8 + col_in_chunk + e: bit 2c + e),
-      // for its two rows (per element) or once (per key). Issued right after the GEMMs so the loads'
-      // latency hides behind them. Each lane reads 4 consecutive keys of a row (coalesced) and four
-      // ballots spread them to the lanes that hold those columns. Keys at or past the tile's length
-      // and rows past Sq are not read (their scores are excluded anyway).
+      // Bias and mask of key block n: loads issued right after the GEMMs (load_extra), so that their
+      // latency hides behind them, and consumed in the softmax (take_extra). Keys at or past Sk and
+      // rows past Sq are never read (their scores are excluded by the bounds anyway).
+      //   per key: lane L reads keys 4L..4L+3 of the mask (coalesced; one 32-bit load when aligned)
+      //     and, of the bias, the pairs at keys 2L and 64 + 2L; the softmax spreads them with four
+      //     ballots (mask bits) and one shuffle per 8-key chunk (bias pairs) to the lanes that hold
+      //     those columns. A handful of registers stay live across the wait.
+      //   per element: the mask bits of the warp's 16 rows (4 keys a lane, four ballots a row) are
+      //     gathered here; the bias is read in the softmax, pair by pair.
       constexpr int kXRows = kExtra == kExtraPerElement ? 2 : 1;
-      uint32_t xmask[kXRows];
+      uint32_t xmask[kXRows];   // bit 2c + e: column c·8 + col_in_chunk + e of this thread's row(s)
+      uint32_t xraw[4];         // per key: the mask bytes of keys 4L..4L+3 (nonzero = attend)
+      uint32_t xbias[2];        // per key: bias pairs at keys 2L, 2L + 1 and 64 + 2L, 65 + 2L
       auto load_extra = [&](int n) {
-        if constexpr (kExtra != kExtraNone) {
+        if constexpr (kExtra == kExtraPerKey) {
+          if (has_mask) {
+            const int64_t* st = args.mask_stride;
+            const uint8_t* base = args.mask + tile.b * st[0] + tile.h * st[1];
+            const int j0 = n * kBlockN + 4 * lane;
+            if (args.mask_vec && 4 * lane + 3 < kBlockN && j0 + 3 < args.seqlen_k) {
+              const uint32_t w = __ldg(reinterpret_cast<const uint32_t*>(base + j0));
+#pragma unroll
+              for (int k = 0; k < 4; ++k) xraw[k] = (w >> (8 * k)) & 0xFFu;
+            } else {
+#pragma unroll
+              for (int k = 0; k < 4; ++k) {
+                const int j = j0 + k;
+                xraw[k] = 4 * lane + k < kBlockN && j < args.seqlen_k ? __ldg(base + j * st[3]) : 0u;
+              }
+            }
+          }
+          if (has_bias) {
+            const int64_t* st = args.bias_stride;
+            const uint16_t* base = args.bias + tile.b * st[0] + tile.h * st[1];
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+              const int col = h * 64 + 2 * lane, j = n * kBlockN + col;
+              uint32_t w = 0;
+              if (col < kBlockN) {
+                if (args.bias_vec && j + 1 < args.seqlen_k) {
+                  w = __ldg(reinterpret_cast<const uint32_t*>(base + j));
+                } else {
+                  const uint32_t lo = j < args.seqlen_k ? __ldg(base + j * st[3]) : 0u;
+                  const uint32_t hi = j + 1 < args.seqlen_k ? __ldg(base + (j + 1) * st[3]) : 0u;
+                  w = lo | (hi << 16);
+                }
+              }
+              xbias[h] = w;
+            }
+          }
+        } else if constexpr (kExtra == kExtraPerElement) {
           if (!has_mask) return;
           const int64_t* st = args.mask_stride;
           const uint8_t* head_base = args.mask + tile.b * st[0] + tile.h * st[1];
           const int j0 = n * kBlockN + 4 * lane;
           const int t = lane % 4;
-          constexpr int kRows = kExtra == kExtraPerElement ? 16 : 1;  // rows of this warp
 #pragma unroll
-          for (int rr = 0; rr < kRows; ++rr) {
+          for (int rr = 0; rr < 16; ++rr) {
             const int r = row0 + warp_in_wg * 16 + rr;
-            const bool row_ok = kExtra == kExtraPerKey || r < args.seqlen_q;
-            const uint8_t* base = head_base + (kExtra == kExtraPerElement ? int64_t(r) * st[2] : 0);
+            const bool row_ok = r < args.seqlen_q;
+            const uint8_t* base = head_base + int64_t(r) * st[2];
             uint32_t ballot[4];
 #pragma unroll
             for (int k = 0; k < 4; ++k) {
@@ -338,17 +381,23 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
               const bool ok = row_ok && 4 * lane + k < kBlockN && j < tile.seqlen_k && __ldg(base + j * st[3]) != 0;
               ballot[k] = __ballot_sync(0xffffffff, ok);
             }
-            // Column 8c + 2t + e sits in lane 2c + t/2, byte 2(t%2) + e.
             const uint32_t b0 = (t & 1) ? ballot[2] : ballot[0];
             const uint32_t b1 = (t & 1) ? ballot[3] : ballot[1];
             const uint32_t bits = ((b0 >> (t >> 1)) & 0x55555555u) | (((b1 >> (t >> 1)) & 0x55555555u) << 1);
-            if constexpr (kExtra == kExtraPerElement) {
-              if (lane / 4 == rr % 8) xmask[rr / 8] = bits;
-            } else {
-              xmask[0] = bits;
-            }
+            if (lane / 4 == rr % 8) xmask[rr / 8] = bits;
           }
         }
+      };
+      // Column 8c + 2t + e (t = lane % 4) of a block sits in lane 2c + t/2 at byte 2(t % 2) + e of
+      // the per-key mask loads: from four ballots (bit L = lane L's byte k), this thread's bits.
+      auto mask_bits = [&]() {
+        uint32_t ballot[4];
+#pragma unroll
+        for (int k = 0; k < 4; ++k) ballot[k] = __ballot_sync(0xffffffff, xraw[k] != 0);
+        const int t = lane % 4;
+        const uint32_t b0 = (t & 1) ? ballot[2] : ballot[0];
+        const uint32_t b1 = (t & 1) ? ballot[3] : ballot[1];
+        return ((b0 >> (t >> 1)) & 0x55555555u) | (((b1 >> (t >> 1)) & 0x55555555u) << 1);
       };
       // Softcap and masking of S for key block n, then the online-softmax update (S becomes P in
       // fp32). Returns, per row, the factor the output accumulator must be multiplied by (1 when the
@@ -360,15 +409,28 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         }
         if constexpr (kExtra != kExtraNone) {
           // Bias and mask of this block, loaded by load_extra while the GEMMs ran.
-          if (has_bias) {
+          if (kExtra == kExtraPerKey && has_bias) {
+            // Chunk c's pair for this thread (keys 8c + 2t, +1) was read by lane 4(c % 8) + t, into
+            // xbias[c / 8].
+#pragma unroll
+            for (int c = 0; c < kBlockN / 8; ++c) {
+              const uint32_t w = __shfl_sync(0xffffffff, xbias[c / 8], 4 * (c % 8) + lane % 4);
+#pragma unroll
+              for (int x = 0; x < 4; ++x) {
+                const float b = HalfToFloat<T>(w, x % 2) * kLog2e;
+                s[c * 4 + x] = softcap ? s[c * 4 + x] + b : fmaf(s[c * 4 + x], args.scale_log2, b);
+              }
+            }
+          }
+          if (kExtra == kExtraPerElement && has_bias) {
             // Read here, pair by pair, rather than ahead: registers are full while P·V runs.
             const int64_t* st = args.bias_stride;
             const uint16_t* head_base = args.bias + tile.b * st[0] + tile.h * st[1];
 #pragma unroll
-            for (int rr = 0; rr < kXRows; ++rr) {
+            for (int rr = 0; rr < 2; ++rr) {
               const int r = row0 + row_in_wg + 8 * rr;
-              const bool row_ok = kExtra == kExtraPerKey || r < args.seqlen_q;
-              const uint16_t* base = head_base + (kExtra == kExtraPerElement ? int64_t(r) * st[2] : 0);
+              const bool row_ok = r < args.seqlen_q;
+              const uint16_t* base = head_base + int64_t(r) * st[2];
 #pragma unroll
               for (int c = 0; c < kBlockN / 8; ++c) {
                 const int j = n * kBlockN + c * 8 + col_in_chunk;
@@ -376,7 +438,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
                 const float b_hi = row_ok && j + 1 < tile.seqlen_k ? HalfToFloat<T>(__ldg(base + (j + 1) * st[3]), 0) : 0.f;
 #pragma unroll
                 for (int x = 0; x < 4; ++x) {
-                  if (kExtra == kExtraPerElement && x / 2 != rr) continue;
+                  if (x / 2 != rr) continue;
                   const int i = c * 4 + x;
                   const float b = (x % 2 ? b_hi : b_lo) * kLog2e;
                   s[i] = softcap ? s[i] + b : fmaf(s[i], args.scale_log2, b);
@@ -385,6 +447,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
             }
           }
           if (has_mask) {
+            if constexpr (kExtra == kExtraPerKey) xmask[0] = mask_bits();
 #pragma unroll
             for (int i = 0; i < kSRegs; ++i)
               if (((xmask[kXRows == 2 ? (i % 4) / 2 : 0] >> ((i / 4) * 2 + i % 2)) & 1u) == 0) s[i] = -INFINITY;

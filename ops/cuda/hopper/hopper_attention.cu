@@ -213,6 +213,13 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
     a.bias_stride[i] = p.bias.stride[i];
     a.mask_stride[i] = p.mask.stride[i];
   }
+  // Per-key terms are read in 32-bit words when every (b, h) row starts on a 4-byte boundary.
+  auto rows_aligned = [](const BroadcastView& v, int elem_bytes) {
+    return v.data != nullptr && (reinterpret_cast<uintptr_t>(v.data) & 3) == 0 && v.stride[3] == 1 &&
+           (v.stride[0] * elem_bytes) % 4 == 0 && (v.stride[1] * elem_bytes) % 4 == 0;
+  };
+  a.bias_vec = rows_aligned(p.bias, 2);
+  a.mask_vec = rows_aligned(p.mask, 1);
   a.o = p.o.data;
   a.o_batch_stride = p.o.batch_stride;
   a.o_seq_stride = p.o.seq_stride;

@@ -119,6 +119,7 @@ class ItemRunner {
   void Run() {
     LoadQuery();
     int lo_min = std::numeric_limits<int>::max(), hi_max = 0;
+    int lo_max = 0, hi_min = std::numeric_limits<int>::max();  // keys every row may see: [lo_max, hi_min)
     for (int r = 0; r < rows_; ++r) {
       const int pos = row_query_[r] + seq_.pos_offset;
       int lo = 0, hi = seq_.sk_valid;
@@ -127,6 +128,8 @@ class ItemRunner {
       if (hi < lo) hi = lo;
       lo_[r] = lo;
       hi_[r] = hi;
+      lo_max = std::max(lo_max, lo);
+      hi_min = std::min(hi_min, hi);
       if (hi > lo) {
         lo_min = std::min(lo_min, lo);
         hi_max = std::max(hi_max, hi);
@@ -150,7 +153,11 @@ class ItemRunner {
         ldv = static_cast<long>(p_.v.seq_stride);
       }
       ScoreTile(q_.get(), d_, kt, s_.get(), rows_, d_, n);
-      for (int r = 0; r < rows_; ++r) FinishScores(r, j0, n, s_.get() + static_cast<size_t>(r) * kKeyTile);
+      // Plain attention on a tile inside every row's key range leaves the scores as they are.
+      const bool plain = !(p_.softcap > 0.f) && !p_.bias.data && !p_.alibi_slopes && !p_.mask.data;
+      if (!plain || j0 < lo_max || j0 + n > hi_min) {
+        for (int r = 0; r < rows_; ++r) FinishScores(r, j0, n, s_.get() + static_cast<size_t>(r) * kKeyTile);
+      }
       SoftmaxTile(s_.get(), rows_, n, m_.data(), l_.data(), alpha_.data());
       AccumulateTile(s_.get(), v, ldv, o_.data(), rows_, n, dv_pad_, alpha_.data());
     }

@@ -291,8 +291,28 @@ __attribute__((always_inline)) inline void SoftmaxTileT(float* __restrict s, int
     alpha[r] = mn == kNegInf ? 1.f : Exp(m[r] - mn);
     m[r] = mn;
   }
-  // 3. p = exp(s - m_new) in place, and l = l · alpha + Σ p.
-  for (r = 0; r < rows; ++r) {
+  // 3. p = exp(s - m_new) in place, and l = l · alpha + Σ p; two rows at a time where the rows are
+  // whole vectors, so two independent chains are in flight between the per-row reductions.
+  r = 0;
+  if (n_body == n) {
+    for (; r + 2 <= rows && m[r] != kNegInf && m[r + 1] != kNegInf; r += 2) {
+      float* __restrict row0 = s + r * kKeyTile;
+      float* __restrict row1 = row0 + kKeyTile;
+      const V vm0 = V{} + m[r], vm1 = V{} + m[r + 1];
+      V vsum0 = V{}, vsum1 = V{};
+      for (int j = 0; j < n; j += kWidth) {
+        const V e0 = ExpNonPositive(LoadV<V>(row0 + j) - vm0);
+        const V e1 = ExpNonPositive(LoadV<V>(row1 + j) - vm1);
+        StoreV(row0 + j, e0);
+        StoreV(row1 + j, e1);
+        vsum0 += e0;
+        vsum1 += e1;
+      }
+      l[r] = l[r] * alpha[r] + Ops::HSum(vsum0);
+      l[r + 1] = l[r + 1] * alpha[r + 1] + Ops::HSum(vsum1);
+    }
+  }
+  for (; r < rows; ++r) {
     float* __restrict row = s + r * kKeyTile;
     const float mn = m[r];
     if (mn == kNegInf) {

@@ -53,8 +53,9 @@ Sequence Describe(const AttentionParams& p, int b) {
 }
 
 // Key/value tiles converted once for all query tiles that read them: float32, keys transposed
-// (D × kKeyTile), values padded (kKeyTile × Dv padded; none when read in place), for every (sequence, KV head, key tile).
-// Used when more than one query tile reads each key tile; memory stays linear in the key length.
+// (D × kKeyTile), values padded (kKeyTile × Dv padded; none when read in place), for every
+// (sequence, KV head, key tile). Used when more than one query tile reads each key tile; memory stays
+// linear in the key length.
 struct PreparedKV {
   std::vector<int64_t> seq_tile0;  // per sequence: index of its first key tile
   std::vector<int> tile_seq;       // per key tile: its sequence

@@ -61,6 +61,15 @@ int2 block_mn(int d) {  // query rows and keys per CTA tile of the head dim's in
   }
 }
 
+// The instantiated head dim a call runs on: the smallest kernel at least as wide as D and Dv (a
+// narrower head runs with zero-filled columns). 0: none (D or Dv not a multiple of 8, or above 256).
+int kernel_dim(int d, int dv) {
+  if (d < 8 || dv < 8 || d % 8 != 0 || dv % 8 != 0) return 0;
+  for (int k : {32, 64, 80, 96, 128, 160, 192, 256})
+    if (d <= k && dv <= k) return k;
+  return 0;
+}
+
 bool aligned(const void* ptr, size_t bytes) { return reinterpret_cast<uintptr_t>(ptr) % bytes == 0; }
 
 template <typename View>
@@ -78,7 +87,7 @@ cudaError_t launch_dtype(const AttentionParams& p, const SplitArgs& sa, cudaStre
 }
 
 cudaError_t launch(const AttentionParams& p, const SplitArgs& sa, cudaStream_t s) {
-  switch (p.head_dim) {
+  switch (kernel_dim(p.head_dim, p.head_dim_v)) {
     case 32: return launch_dtype<32>(p, sa, s);
     case 64: return launch_dtype<64>(p, sa, s);
     case 80: return launch_dtype<80>(p, sa, s);
@@ -104,15 +113,9 @@ std::string DeviceCapability(int* cc_major, int* cc_minor) {
 std::string Unsupported(const AttentionParams& p, int cc_major, int cc_minor) {
   const std::string cc = std::to_string(cc_major) + "." + std::to_string(cc_minor);
   if (cc_major < 8) return "the CUDA kernels need compute capability 8.0 or newer (this device has " + cc + ")";
-  switch (p.head_dim) {
-    case 32: case 64: case 80: case 96: case 128: case 160: case 192: case 256: break;
-    default:
-      return "head dim " + std::to_string(p.head_dim) +
-             " is not supported on CUDA (supported: 32, 64, 80, 96, 128, 160, 192, 256)";
-  }
-  if (p.head_dim_v != p.head_dim)
-    return "value head dim " + std::to_string(p.head_dim_v) + " differs from the query/key head dim " +
-           std::to_string(p.head_dim) + ", which the CUDA kernel does not support";
+  if (kernel_dim(p.head_dim, p.head_dim_v) == 0)
+    return "head dim " + std::to_string(p.head_dim) + " / value head dim " + std::to_string(p.head_dim_v) +
+           " is not supported on CUDA (both must be multiples of 8, from 8 to 256)";
   if (p.heads_kv <= 0 || p.heads_q <= 0 || p.heads_q % p.heads_kv != 0)
     return "query heads (" + std::to_string(p.heads_q) + ") must be a positive multiple of key/value heads (" +
            std::to_string(p.heads_kv) + ")";
@@ -150,7 +153,7 @@ std::string Run(const AttentionParams& p, void* stream, Scratch& scratch) {
   // Split the keys when batch·heads·query-blocks leaves SMs idle (decode, short batches).
   SplitArgs sa;
   if (!p.is_varlen()) {
-    const int2 bmn = block_mn(p.head_dim);
+    const int2 bmn = block_mn(kernel_dim(p.head_dim, p.head_dim_v));
     const int64_t tiles = int64_t(p.batch) * p.heads_q * ((p.seqlen_q + bmn.x - 1) / bmn.x);
     const int n_blocks = (p.seqlen_k + bmn.y - 1) / bmn.y;
     if (tiles < dev.sms && n_blocks >= 4) {

@@ -1,6 +1,6 @@
-// Forward kernel instantiations for head dim 64 (one file per head dim: parallel, bounded builds).
+// Plain forward kernel instantiations for head dim 64 (one file per head dim and kernel: parallel, bounded builds).
 #include "fwd_launch.cuh"
 
 namespace fa_onnx::cuda {
-FA_ONNX_INSTANTIATE_FWD(64)
+FA_ONNX_INSTANTIATE_FWD(64, false)
 }  // namespace fa_onnx::cuda

@@ -13,32 +13,41 @@
 #pragma once
 
 #include <cmath>
+#include <type_traits>
 
 #include "fa_onnx/attention_params.h"
 #include "tile.cuh"
 
 #ifndef FA_ONNX_CUDA_FWD_MT
-#define FA_ONNX_CUDA_FWD_MT 1  // kernel version: m16 tiles per warp (see FwdConfig)
+#define FA_ONNX_CUDA_FWD_MT 0  // kernel version (see FwdConfig): 0 per head dim, 1 or 2 everywhere
 #endif
 
 namespace fa_onnx::cuda {
 
-template <int kD>
+// kGeneral: the bias/mask/ALiBi/softcap instantiation, which holds a tile's bias and mask values in
+// registers: it takes 64-key tiles at D <= 64 (128 would spill) and 32-key tiles at D 160-192, and
+// re-reads Q fragments from shared memory above D = 64.
+template <int kD, bool kGeneral = false>
 struct FwdConfig {
   static constexpr int kDPad = (kD + 31) / 32 * 32;  // shared-memory row width (swizzle needs 32k)
   static constexpr int kChunks = kDPad / 8;          // 16-byte chunks per shared row
   static constexpr int kLoadChunks = kD / 8;         // chunks per row actually copied
-  // kMT: m16 tiles per warp. The kernel is written for any kMT. Version 1 (the default build) is 1 m-tile
-  // per warp: 8 warps x 16 rows (4 warps for D = 256); it passed the H100 numerics. Version 2
-  // (-DFA_ONNX_CUDA_FWD_MT=2, D <= 128 only) is FA2's layout: 4 warps x 32 rows, each K/V fragment
-  // feeding two MMAs (half the shared-memory reads per FLOP), two CTAs per SM; compiled, not yet run
-  // on a GPU (README.md, "Versions").
-  static constexpr int kMT = (FA_ONNX_CUDA_FWD_MT == 2 && kD <= 128) ? 2 : 1;
+  // kMT: m16 tiles per warp. The kernel is written for any kMT. Version 1 is 1 m-tile per warp: 8 warps
+  // x 16 rows (4 warps for D = 256). Version 2 is FA2's layout: 4 warps x 32 rows, each K/V fragment
+  // feeding two MMAs (half the shared-memory reads per FLOP), two CTAs per SM. The default build
+  // (FA_ONNX_CUDA_FWD_MT=0) takes version 2 for D <= 64, where it measured faster on the H100, and
+  // version 1 above; 1 and 2 force one version (2: for D <= 128) for comparisons (README.md, "Versions").
+  // The general kernel keeps version 1's layout in every build (version 2's would spill).
+  static constexpr int kVersion = FA_ONNX_CUDA_FWD_MT == 0 ? (kD <= 64 ? 2 : 1) : FA_ONNX_CUDA_FWD_MT;
+  static constexpr int kMT = (kVersion == 2 && kD <= 128 && !kGeneral) ? 2 : 1;
   static constexpr int kBM = kMT == 2 ? 128 : (kD <= 192 ? 128 : 64);  // query rows per CTA
   static constexpr int kWarps = kBM / (16 * kMT);
-  static constexpr int kBN = kMT == 2 ? (kD <= 64 ? 64 : 32) : (kD <= 64 ? 128 : (kD <= 192 ? 64 : 32));  // keys per tile
+  static constexpr int kBN = kMT == 2 ? (kD <= 64 ? 64 : 32)
+                                      : (kD <= 64 ? (kGeneral ? 64 : 128) : (kD <= 128 || (kD <= 192 && !kGeneral) ? 64 : 32));  // keys per tile
   static constexpr int kThreads = kWarps * 32;
-  static constexpr bool kQInRegs = kMT == 2 ? kD <= 32 : kD <= 128;  // else Q fragments are re-read from shared memory
+  // Q fragments in registers, else re-read from shared memory (the general kernel's bias and mask
+  // registers leave no room for them above D = 64).
+  static constexpr bool kQInRegs = kMT == 2 ? kD <= 32 : kD <= (kGeneral ? 64 : 128);
   static constexpr int kMinBlocks = kMT == 2 ? 2 : 1;               // CTAs per SM the register budget must allow
   static constexpr int kSmemBytes = (kBM + 2 * kBN) * kDPad * 2;
 };
@@ -46,7 +55,7 @@ struct FwdConfig {
 // Key splitting (decode, small batch·heads): partial results go to fp32 scratch, combined later.
 struct SplitArgs {
   int num_splits = 1;
-  float* o_partial = nullptr;    // [splits][B][Hq][Sq][D]
+  float* o_partial = nullptr;    // [splits][B][Hq][Sq][Dv]
   float* lse_partial = nullptr;  // [splits][B][Hq][Sq], log2 units
 };
 
@@ -123,9 +132,14 @@ __device__ __forceinline__ void store_pair(const AttentionParams& p, int64_t e, 
   }
 }
 
-template <typename T, int kD, bool kConvert>
-__global__ void __launch_bounds__(FwdConfig<kD>::kThreads, FwdConfig<kD>::kMinBlocks) fwd_kernel(const AttentionParams p, const SplitArgs sa) {
-  using C = FwdConfig<kD>;
+// kGeneral: the instantiation for calls with bias, mask, ALiBi or softcap (the "general" path).
+// Its per-score work is hoisted into per-row and per-column terms (each row's key range, bias and
+// mask row offsets, ALiBi's position), each term is one pass over the score registers, and a tile's
+// bias/mask values are loaded into registers during the tile before, so their latency hides behind
+// that tile's softmax and P·V. A separate instantiation keeps these registers out of the plain kernel.
+template <typename T, int kD, bool kConvert, bool kGeneral>
+__global__ void __launch_bounds__(FwdConfig<kD, kGeneral>::kThreads, FwdConfig<kD, kGeneral>::kMinBlocks) fwd_kernel(const AttentionParams p, const SplitArgs sa) {
+  using C = FwdConfig<kD, kGeneral>;
   constexpr int kBM = C::kBM, kBN = C::kBN, kMT = C::kMT, kNT = kBN / 8, kDT = kD / 8, kKS = kD / 16;
   extern __shared__ __align__(128) unsigned char smem_raw[];
   T* sQ = reinterpret_cast<T*>(smem_raw);
@@ -142,6 +156,9 @@ __global__ void __launch_bounds__(FwdConfig<kD>::kThreads, FwdConfig<kD>::kMinBl
 
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
   const int wl = p.window_left, wr = p.window_right;
+  // Head dims below the instantiation's kD run with zero-filled columns: only the real 8-element
+  // chunks are loaded (the rest are cp.async zero fills), only the real output columns stored.
+  const int qk_chunks = p.head_dim / 8, v_chunks = p.head_dim_v / 8, dv = p.head_dim_v;
 
   // Key tiles this CTA visits: causal / windowed tiles outside every row's range are skipped.
   const int row_lo = m0 + si.offset, row_hi = min(m0 + kBM, si.len_q) - 1 + si.offset;
@@ -164,14 +181,11 @@ __global__ void __launch_bounds__(FwdConfig<kD>::kThreads, FwdConfig<kD>::kMinBl
   const float scale = p.scale * qk_descale;
   constexpr float kLog2e = 1.4426950408889634f;
   const float scale_log2 = scale * kLog2e;
-  const bool general = p.bias.data != nullptr || p.mask.data != nullptr || p.alibi_slopes != nullptr || p.softcap > 0.f;
-  const float slope = p.alibi_slopes ? p.alibi_slopes[b * p.alibi_batch_stride + h] : 0.f;
-  const bool bias_f32 = p.dtype == DType::kFloat32 || p.dtype == DType::kFloat8E4M3;
 
-  auto load_tile = [&](T* s, const TensorView& tv, int row0, int rows, int len, bool is_q) {
+  auto load_tile = [&](T* s, const TensorView& tv, int row0, int rows, int len, int chunks, bool is_q) {
     for (int idx = tid; idx < rows * C::kLoadChunks; idx += C::kThreads) {
       const int r = idx / C::kLoadChunks, c = idx % C::kLoadChunks, i = row0 + r;
-      const bool valid = i < len;
+      const bool valid = i < len && c < chunks;
       int64_t e = 0;
       if (valid) {
         e = is_q ? b * tv.batch_stride + int64_t(si.q_start + i) * tv.seq_stride + h * tv.head_stride
@@ -179,6 +193,145 @@ __global__ void __launch_bounds__(FwdConfig<kD>::kThreads, FwdConfig<kD>::kMinBl
         e += c * 8;
       }
       tile::load_chunk<T, kConvert>(s + tile::swizzle<C::kChunks>(r, c) * 8, tv.data, e, valid, p.dtype);
+    }
+  };
+
+  // Per thread: rows (warp row base) + mt*16 + g + 8r for m-tile mt, half r; columns n0 + nt*8 +
+  // 2*t4 + e. A row's keys that take part (lengths and window) are the range [jlo, jhi), worked out
+  // per row in 64 bits and clamped (on the tiles a bound crosses), so a score needs two compares.
+  const int warp_row = warp * 16 * kMT;
+  auto row_pos = [&](int mt, int r) { return m0 + warp_row + mt * 16 + g + r * 8 + si.offset; };
+  auto key_range = [&](int mt, int r, int& jlo, int& jhi) {
+    const int i = m0 + warp_row + mt * 16 + g + r * 8, pos = i + si.offset;
+    int64_t lo = 0, hi = si.len_k;
+    if (wl >= 0) lo = max(lo, int64_t(pos) - wl);
+    if (wr >= 0) hi = min(hi, int64_t(pos) + wr + 1);
+    if (i >= si.len_q) hi = 0;
+    jlo = int(min(lo, int64_t(si.len_k)));
+    jhi = int(max(hi, int64_t(0)));
+  };
+
+  // General path state: which features are on (uniform over the CTA), each row's bias/mask offset,
+  // and the registers that hold this tile's bias and mask values (pairs of adjacent keys).
+  using BiasPair = std::conditional_t<kConvert, float2, uint32_t>;  // fp32 bias with fp32/FP8 inputs, else T x 2
+  constexpr int kGMT = kGeneral ? kMT : 1, kGNT = kGeneral ? kNT : 1;
+  BiasPair bias_reg[kGMT][2][kGNT];
+  uint32_t mask_reg[kGMT][2][(kGNT + 1) / 2];  // byte 4q + 2k + e: key col0 + (2q + k)*8 + e
+  int64_t bias_off = 0, mask_off = 0;  // this (b, h)'s offsets; a row adds i * stride[2] (not kept: registers)
+  bool has_bias = false, has_mask = false, bias_vec = false, mask_vec = false, bias_bcast = false, mask_bcast = false;
+  float slope_log2 = 0.f;
+  if constexpr (kGeneral) {
+    has_bias = p.bias.data != nullptr;
+    has_mask = p.mask.data != nullptr;
+    const int64_t* bs = p.bias.stride;
+    const int64_t* ms = p.mask.stride;
+    // Pair loads need unit column stride and every row start aligned to a pair.
+    const size_t bias_pair_bytes = kConvert ? 8 : 4;
+    bias_vec = bs[3] == 1 && bs[0] % 2 == 0 && bs[1] % 2 == 0 && bs[2] % 2 == 0 &&
+               reinterpret_cast<uintptr_t>(p.bias.data) % bias_pair_bytes == 0;
+    mask_vec = ms[3] == 1 && ms[0] % 2 == 0 && ms[1] % 2 == 0 && ms[2] % 2 == 0 &&
+               reinterpret_cast<uintptr_t>(p.mask.data) % 2 == 0;
+    bias_bcast = bs[2] == 0;  // [B|1, H|1, 1, Sk]: one row shared by every query row (key padding)
+    mask_bcast = ms[2] == 0;
+    if (p.alibi_slopes) slope_log2 = p.alibi_slopes[b * p.alibi_batch_stride + h] * kLog2e;
+    bias_off = b * bs[0] + h * bs[1];
+    mask_off = b * ms[0] + h * ms[1];
+  }
+  auto term_row = [&](int mt, int r) -> int64_t {  // rows past len_q read row len_q - 1 (ignored)
+    return min(m0 + warp_row + mt * 16 + g + r * 8, si.len_q - 1);
+  };
+
+  // Loads this tile's bias and mask values for keys n0.. into registers; keys at or past len_k are
+  // never read. Pair loads where the view allows (and the tile is inside len_k), else element loads.
+  auto load_terms = [&](int n0) {
+    if constexpr (kGeneral) {
+      const int col0 = n0 + t4 * 2;
+      const bool full = n0 + kBN <= si.len_k;
+      const int lim = si.len_k;
+      if (has_bias) {
+        const int rows = bias_bcast ? 1 : 2 * kMT;
+        if (bias_vec && full) {
+#pragma unroll
+          for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+            for (int r = 0; r < 2; ++r)
+#pragma unroll
+              for (int nt = 0; nt < kNT; ++nt)
+                if (mt * 2 + r < rows) {
+                  const int64_t e = bias_off + term_row(mt, r) * p.bias.stride[2] + col0 + nt * 8;
+                  if constexpr (kConvert) bias_reg[mt][r][nt] = __ldg(reinterpret_cast<const float2*>(static_cast<const float*>(p.bias.data) + e));
+                  else bias_reg[mt][r][nt] = __ldg(reinterpret_cast<const unsigned int*>(static_cast<const T*>(p.bias.data) + e));
+                }
+        } else {
+          const int64_t s3 = p.bias.stride[3];
+#pragma unroll
+          for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+            for (int r = 0; r < 2; ++r)
+#pragma unroll
+              for (int nt = 0; nt < kNT; ++nt)
+                if (mt * 2 + r < rows) {
+                  const int j = col0 + nt * 8;
+                  const int64_t e = bias_off + term_row(mt, r) * p.bias.stride[2] + j * s3;
+                  if constexpr (kConvert) {
+                    const float* bp = static_cast<const float*>(p.bias.data);
+                    bias_reg[mt][r][nt] = make_float2(j < lim ? __ldg(bp + e) : 0.f, j + 1 < lim ? __ldg(bp + e + s3) : 0.f);
+                  } else {
+                    const unsigned short* bp = static_cast<const unsigned short*>(p.bias.data);
+                    const uint32_t x = j < lim ? __ldg(bp + e) : 0u, y = j + 1 < lim ? __ldg(bp + e + s3) : 0u;
+                    bias_reg[mt][r][nt] = x | (y << 16);
+                  }
+                }
+        }
+        if (bias_bcast) {
+#pragma unroll
+          for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+            for (int r = 0; r < 2; ++r)
+#pragma unroll
+              for (int nt = 0; nt < kNT; ++nt) bias_reg[mt][r][nt] = bias_reg[0][0][nt];
+        }
+      }
+      if (has_mask) {
+        const int rows = mask_bcast ? 1 : 2 * kMT;
+        const unsigned char* mp = static_cast<const unsigned char*>(p.mask.data);
+        if (mask_vec && full) {
+#pragma unroll
+          for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+            for (int r = 0; r < 2; ++r)
+#pragma unroll
+              for (int nt = 0; nt < kNT; ++nt)
+                if (mt * 2 + r < rows) {
+                  const uint32_t x = __ldg(reinterpret_cast<const unsigned short*>(mp + mask_off + term_row(mt, r) * p.mask.stride[2] + col0 + nt * 8));
+                  if (nt % 2 == 0) mask_reg[mt][r][nt / 2] = x;
+                  else mask_reg[mt][r][nt / 2] |= x << 16;
+                }
+        } else {
+          const int64_t s3 = p.mask.stride[3];
+#pragma unroll
+          for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+            for (int r = 0; r < 2; ++r)
+#pragma unroll
+              for (int nt = 0; nt < kNT; ++nt)
+                if (mt * 2 + r < rows) {
+                  const int j = col0 + nt * 8;
+                  const int64_t e = mask_off + term_row(mt, r) * p.mask.stride[2] + j * s3;
+                  const uint32_t x = j < lim ? __ldg(mp + e) : 0u, y = j + 1 < lim ? __ldg(mp + e + s3) : 0u;
+                  if (nt % 2 == 0) mask_reg[mt][r][nt / 2] = x | (y << 8);
+                  else mask_reg[mt][r][nt / 2] |= (x | (y << 8)) << 16;
+                }
+        }
+        if (mask_bcast) {
+#pragma unroll
+          for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+            for (int r = 0; r < 2; ++r)
+#pragma unroll
+              for (int q = 0; q < kNT / 2; ++q) mask_reg[mt][r][q] = mask_reg[0][0][q];
+        }
+      }
     }
   };
 
@@ -194,7 +347,6 @@ __global__ void __launch_bounds__(FwdConfig<kD>::kThreads, FwdConfig<kD>::kMinBl
   uint32_t qf[C::kQInRegs ? kMT : 1][C::kQInRegs ? kKS : 1][4];
 
   // Fragment addresses (lane-dependent parts) for ldmatrix.
-  const int warp_row = warp * 16 * kMT;
   const int q_row = warp_row + (lane % 16), q_chunk = lane / 16;
   const int k_row = (lane % 8) + (lane / 16) * 8, k_chunk = (lane / 8) % 2;
   const int v_row = (lane % 8) + ((lane / 8) % 2) * 8, v_chunk = lane / 16;
@@ -203,11 +355,12 @@ __global__ void __launch_bounds__(FwdConfig<kD>::kThreads, FwdConfig<kD>::kMinBl
   };
 
   if (n_begin < n_end) {
-    load_tile(sQ, p.q, m0, kBM, si.len_q, true);
-    load_tile(sK, p.k, n_begin * kBN, kBN, si.len_k, false);
+    load_tile(sQ, p.q, m0, kBM, si.len_q, qk_chunks, true);
+    load_tile(sK, p.k, n_begin * kBN, kBN, si.len_k, qk_chunks, false);
     tile::cp_async_commit();
   }
 
+  if (n_begin < n_end) load_terms(n_begin * kBN);
   for (int n = n_begin; n < n_end; ++n) {
     const int n0 = n * kBN;
     tile::cp_async_wait_all();
@@ -220,7 +373,7 @@ __global__ void __launch_bounds__(FwdConfig<kD>::kThreads, FwdConfig<kD>::kMinBl
           for (int ks = 0; ks < kKS; ++ks) q_frag(qf[mt][ks], mt, ks);
       }
     }
-    load_tile(sV, p.v, n0, kBN, si.len_k, false);
+    load_tile(sV, p.v, n0, kBN, si.len_k, v_chunks, false);
     tile::cp_async_commit();
 
     // S = Q Kᵀ: each K fragment feeds kMT MMAs.
@@ -253,49 +406,98 @@ __global__ void __launch_bounds__(FwdConfig<kD>::kThreads, FwdConfig<kD>::kMinBl
       }
     }
 
-    // Scores into log2 units; the per-element path only where a bound crosses the tile or a
-    // rare feature is on.
+    // Scores into log2 units, then each term as its own pass over the registers (uniform branches
+    // per tile, none per score): softcap, bias, ALiBi, mask, and the length/window bounds only on
+    // tiles that a bound crosses.
     const bool bound = n0 + kBN > si.len_k || (wr >= 0 && int64_t(n0) + kBN - 1 > int64_t(row_lo) + wr) ||
                        (wl >= 0 && int64_t(n0) < int64_t(row_hi) - wl);
-    if (!general && !bound) {
+    const int col0 = n0 + t4 * 2;  // this thread's first key; score (nt, e) is key col0 + nt*8 + e
+    if (kGeneral && p.softcap > 0.f) {
+      const float cap_in = scale / p.softcap, cap_out = p.softcap * kLog2e;
 #pragma unroll
       for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
         for (int nt = 0; nt < kNT; ++nt)
 #pragma unroll
-          for (int x = 0; x < 4; ++x) s[mt][nt][x] *= scale_log2;
+          for (int x = 0; x < 4; ++x) s[mt][nt][x] = cap_out * tile::tanh_fast(s[mt][nt][x] * cap_in);
     } else {
 #pragma unroll
       for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
         for (int nt = 0; nt < kNT; ++nt)
 #pragma unroll
-          for (int x = 0; x < 4; ++x) {
-            const int i = m0 + warp_row + mt * 16 + g + (x / 2) * 8, j = n0 + nt * 8 + t4 * 2 + (x % 2);
-            const int pos = i + si.offset;
-            bool ok = i < si.len_q && j < si.len_k && (wl < 0 || int64_t(j) >= int64_t(pos) - wl) &&
-                      (wr < 0 || int64_t(j) <= int64_t(pos) + wr);
-            float v = s[mt][nt][x] * scale;
-            if (ok && general) {
-              if (p.softcap > 0.f) v = p.softcap * tanhf(v / p.softcap);
-              if (p.bias.data != nullptr) {
-                const int64_t be = b * p.bias.stride[0] + h * p.bias.stride[1] + int64_t(i) * p.bias.stride[2] + int64_t(j) * p.bias.stride[3];
-                v += tile::load_as_float(p.bias.data, be, bias_f32 ? DType::kFloat32 : p.dtype);
+          for (int x = 0; x < 4; ++x) s[mt][nt][x] *= scale_log2;
+    }
+    if constexpr (kGeneral) {
+      if (has_bias) {
+#pragma unroll
+        for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+          for (int r = 0; r < 2; ++r)
+#pragma unroll
+            for (int nt = 0; nt < kNT; ++nt) {
+              float2 bv;
+              if constexpr (kConvert) {
+                bv = bias_reg[mt][r][nt];
+              } else if constexpr (std::is_same_v<T, __half>) {
+                bv = __half22float2(*reinterpret_cast<const __half2*>(&bias_reg[mt][r][nt]));
+              } else {
+                bv = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&bias_reg[mt][r][nt]));
               }
-              if (p.alibi_slopes != nullptr) v -= slope * fabsf(float(pos - j));
-              if (p.mask.data != nullptr) {
-                const int64_t me = b * p.mask.stride[0] + h * p.mask.stride[1] + int64_t(i) * p.mask.stride[2] + int64_t(j) * p.mask.stride[3];
-                ok = static_cast<const uint8_t*>(p.mask.data)[me] != 0;
-              }
+              s[mt][nt][2 * r] = fmaf(bv.x, kLog2e, s[mt][nt][2 * r]);
+              s[mt][nt][2 * r + 1] = fmaf(bv.y, kLog2e, s[mt][nt][2 * r + 1]);
             }
-            s[mt][nt][x] = ok ? v * kLog2e : -INFINITY;
+      }
+      if (slope_log2 != 0.f) {  // -slope·|pos - j| = -slope·|(pos - col0) - c|, c a constant per score
+#pragma unroll
+        for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+          for (int r = 0; r < 2; ++r) {
+            const float d0 = float(row_pos(mt, r) - col0);
+#pragma unroll
+            for (int nt = 0; nt < kNT; ++nt)
+#pragma unroll
+              for (int e = 0; e < 2; ++e)
+                s[mt][nt][2 * r + e] = fmaf(-slope_log2, fabsf(d0 - float(nt * 8 + e)), s[mt][nt][2 * r + e]);
           }
+      }
+      if (has_mask) {
+#pragma unroll
+        for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+          for (int r = 0; r < 2; ++r)
+#pragma unroll
+            for (int nt = 0; nt < kNT; ++nt) {
+              const uint32_t m = mask_reg[mt][r][nt / 2] >> ((nt % 2) * 16);
+              if ((m & 0xffu) == 0) s[mt][nt][2 * r] = -INFINITY;
+              if ((m & 0xff00u) == 0) s[mt][nt][2 * r + 1] = -INFINITY;
+            }
+      }
+    }
+    // The next tile's bias and mask values load now, in flight during this tile's softmax and P·V.
+    if (kGeneral && n + 1 < n_end) load_terms(n0 + kBN);
+    if (bound) {
+#pragma unroll
+      for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+          int jlo, jhi;
+          key_range(mt, r, jlo, jhi);
+          const int lo = jlo - col0, hi = jhi - col0;  // key col0 + c takes part iff lo <= c < hi
+#pragma unroll
+          for (int nt = 0; nt < kNT; ++nt)
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+              const int c = nt * 8 + e;
+              if (c < lo || c >= hi) s[mt][nt][2 * r + e] = -INFINITY;
+            }
+        }
     }
 
     tile::cp_async_wait_all();
     __syncthreads();  // V(n) visible; every warp is done with K(n)
     if (n + 1 < n_end) {
-      load_tile(sK, p.k, n0 + kBN, kBN, si.len_k, false);
+      load_tile(sK, p.k, n0 + kBN, kBN, si.len_k, qk_chunks, false);
       tile::cp_async_commit();
     }
 
@@ -370,8 +572,9 @@ __global__ void __launch_bounds__(FwdConfig<kD>::kThreads, FwdConfig<kD>::kMinBl
         const float inv = empty ? 0.f : 1.f / sum;
 #pragma unroll
         for (int d = 0; d < kDT; ++d)
-          *reinterpret_cast<float2*>(sa.o_partial + row * kD + d * 8 + t4 * 2) =
-              make_float2(o[mt][d][2 * r] * inv, o[mt][d][2 * r + 1] * inv);
+          if (d * 8 + t4 * 2 < dv)
+            *reinterpret_cast<float2*>(sa.o_partial + row * dv + d * 8 + t4 * 2) =
+                make_float2(o[mt][d][2 * r] * inv, o[mt][d][2 * r + 1] * inv);
         if (t4 == 0) sa.lse_partial[row] = lse2;
         continue;
       }
@@ -380,6 +583,7 @@ __global__ void __launch_bounds__(FwdConfig<kD>::kThreads, FwdConfig<kD>::kMinBl
 #pragma unroll
       for (int d = 0; d < kDT; ++d) {
         const int col = d * 8 + t4 * 2;
+        if (col >= dv) continue;
         float x = o[mt][d][2 * r] * inv, y = o[mt][d][2 * r + 1] * inv;
         if (empty) {
           x = masked_row_value(p, si, b, hk, col);
@@ -393,8 +597,16 @@ __global__ void __launch_bounds__(FwdConfig<kD>::kThreads, FwdConfig<kD>::kMinBl
     }
 }
 
-// Host side: launches one instantiation (defined in fwd_launch.cuh, instantiated per head dim).
+// Host side: launches one instantiation (defined in fwd_launch.cuh, instantiated in one file per head
+// dim and kernel: fwd_hdim<D>.cu plain, fwd_hdim<D>_general.cu general, so the build runs in parallel).
+template <typename T, int kD, bool kConvert, bool kGeneral>
+cudaError_t launch_variant(const AttentionParams& p, const SplitArgs& sa, cudaStream_t stream);
+
+// The plain kernel, or the general one when any of bias, mask, ALiBi or softcap is on.
 template <typename T, int kD, bool kConvert>
-cudaError_t launch_fwd(const AttentionParams& p, const SplitArgs& sa, cudaStream_t stream);
+cudaError_t launch_fwd(const AttentionParams& p, const SplitArgs& sa, cudaStream_t stream) {
+  const bool general = p.bias.data != nullptr || p.mask.data != nullptr || p.alibi_slopes != nullptr || p.softcap > 0.f;
+  return general ? launch_variant<T, kD, kConvert, true>(p, sa, stream) : launch_variant<T, kD, kConvert, false>(p, sa, stream);
+}
 
 }  // namespace fa_onnx::cuda

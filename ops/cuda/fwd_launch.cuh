@@ -1,5 +1,5 @@
-// Host launch of one forward instantiation; each fwd_hdim*.cu instantiates it for one head dim, so
-// the build compiles head dims in parallel.
+// Host launch of one forward instantiation; each fwd_hdim<D>.cu / fwd_hdim<D>_general.cu instantiates
+// it for one head dim and kernel, so the build compiles them in parallel.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -8,10 +8,10 @@
 
 namespace fa_onnx::cuda {
 
-template <typename T, int kD, bool kConvert>
-cudaError_t launch_fwd(const AttentionParams& p, const SplitArgs& sa, cudaStream_t stream) {
-  using C = FwdConfig<kD>;
-  auto kernel = fwd_kernel<T, kD, kConvert>;
+template <typename T, int kD, bool kConvert, bool kGeneral>
+cudaError_t launch_variant(const AttentionParams& p, const SplitArgs& sa, cudaStream_t stream) {
+  using C = FwdConfig<kD, kGeneral>;
+  auto kernel = fwd_kernel<T, kD, kConvert, kGeneral>;
   cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::kSmemBytes);
   if (err != cudaSuccess) return err;
   const dim3 grid((p.seqlen_q + C::kBM - 1) / C::kBM, p.heads_q, p.batch * sa.num_splits);
@@ -20,9 +20,9 @@ cudaError_t launch_fwd(const AttentionParams& p, const SplitArgs& sa, cudaStream
 }
 
 // fp16 and bf16 natively; fp32 and FP8 inputs converted to bf16 tiles on load.
-#define FA_ONNX_INSTANTIATE_FWD(D)                                                                           \
-  template cudaError_t launch_fwd<__half, D, false>(const AttentionParams&, const SplitArgs&, cudaStream_t);        \
-  template cudaError_t launch_fwd<__nv_bfloat16, D, false>(const AttentionParams&, const SplitArgs&, cudaStream_t); \
-  template cudaError_t launch_fwd<__nv_bfloat16, D, true>(const AttentionParams&, const SplitArgs&, cudaStream_t);
+#define FA_ONNX_INSTANTIATE_FWD(D, GENERAL)                                                                           \
+  template cudaError_t launch_variant<__half, D, false, GENERAL>(const AttentionParams&, const SplitArgs&, cudaStream_t);        \
+  template cudaError_t launch_variant<__nv_bfloat16, D, false, GENERAL>(const AttentionParams&, const SplitArgs&, cudaStream_t); \
+  template cudaError_t launch_variant<__nv_bfloat16, D, true, GENERAL>(const AttentionParams&, const SplitArgs&, cudaStream_t);
 
 }  // namespace fa_onnx::cuda

@@ -80,6 +80,17 @@ __device__ __forceinline__ float exp2_approx(float x) {  // ex2(-inf) = 0
   return y;
 }
 
+// tanh from ex2 and rcp (two MUFU ops): tanh(x) = 1 - 2 / (1 + 2^(2x·log2 e)). The absolute error
+// stays near 1e-7 over the whole range (ex2 saturates to 0 or inf, rcp(inf) = 0), which is what
+// softcap needs: its output is a score, so absolute error is what matters. tanhf's branches and
+// polynomial cost ~10x more issue slots per score.
+__device__ __forceinline__ float tanh_fast(float x) {
+  const float t = exp2_approx(x * 2.8853900817779268f);
+  float r;
+  asm("rcp.approx.ftz.f32 %0, %1;\n" : "=f"(r) : "f"(1.f + t));
+  return fmaf(-2.f, r, 1.f);
+}
+
 // Shared-memory tile of rows x kChunks 16-byte chunks (kChunks a multiple of 4). The chunk index is
 // XOR-swizzled with the row so that the 8 row addresses of one ldmatrix matrix (8 consecutive rows,
 // same chunk) fall into 8 different 16-byte bank groups: no bank conflicts, no padding.

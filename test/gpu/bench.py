@@ -110,7 +110,7 @@ def main():
     with open(out_path, "w") as fh:
         json.dump({"device": torch.cuda.get_device_name(), "torch": torch.__version__, "rows": rows}, fh, indent=1)
     # Short table last: TFLOP/s, ratio to flash and cuDNN.
-    print("\n| dtype | D | causal | S | ours (sm80 kernel) | ours2 (version 2) | dispatch | flash | cuDNN | ours/flash "
+    print("\n| dtype | D | causal | S | ours (sm80 kernel) | ours2 (second build) | dispatch | flash | cuDNN | ours/flash "
           "| ours2/flash | ours/cuDNN | dispatch/cuDNN |")
     for r in rows:
         o, o2, dp, fl, cu = r["ours"], r.get("ours2"), r["dispatch"], r["flash"], r["cudnn"]

@@ -29,6 +29,7 @@ def features(B, H):
         "bool mask [1,1,S,S]": ({"mask": torch.rand(1, 1, S, S, device="cuda", generator=g) < 0.9}, "mask", False),
         "key-padding mask [B,1,1,S]": ({"mask": pad[:, None, None, :]}, "mask", False),
         "key-padding bias [B,1,1,S]": ({"bias": torch.where(pad, 0.0, -65504.0).half()[:, None, None, :]}, "bias", False),
+        "causal + key-padding mask": ({"causal": True, "mask": pad[:, None, None, :]}, "mask", True),
         "key_lengths": ({"key_len": lens}, None, False),
         "alibi": ({"alibi": torch.rand(H, device="cuda", generator=g)}, None, False),
         "softcap 30": ({"softcap": 30.0}, None, False),

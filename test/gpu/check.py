@@ -37,19 +37,20 @@ def record(name, err_o, err_lse=0.0, note=""):
 
 def dense(lib, name, dtype=BF, D=64, B=2, Hq=4, Hk=None, Sq=130, Sk=130, layout="bshd", causal=False,
           bottom_right=False, wl=-1, wr=-1, softcap=0.0, bias=None, mask=None, key_len=None, alibi=None,
-          masked="zero", scale=None, sdpa=False):
+          masked="zero", scale=None, sdpa=False, Dv=None, bias_cols_strided=False):
     Hk = Hk or Hq
+    Dv = Dv or D
     q, ql, qk = store((B, Sq, Hq, D), dtype, layout)
     k, kl, kk = store((B, Sk, Hk, D), dtype, layout)
-    v, vl, vk = store((B, Sk, Hk, D), dtype, layout)
+    v, vl, vk = store((B, Sk, Hk, Dv), dtype, layout)
     out_dtype = BF if dtype == F8 else dtype
-    o = torch.full(q.shape, math.nan, dtype=out_dtype, device=dev)
+    o = torch.full(q.shape[:-1] + (Dv,), math.nan, dtype=out_dtype, device=dev)
     ol = o.permute(0, 2, 1, 3) if layout == "bhsd" else o
     lse = torch.full((B, Hq, Sq), math.nan, dtype=F32, device=dev)
     sc = scale if scale is not None else 1 / math.sqrt(D)
     p = fa.AttentionParams()
     p.dtype, p.batch, p.heads_q, p.heads_kv = fa.DT[dtype], B, Hq, Hk
-    p.seqlen_q, p.seqlen_k, p.head_dim, p.head_dim_v = Sq, Sk, D, D
+    p.seqlen_q, p.seqlen_k, p.head_dim, p.head_dim_v = Sq, Sk, D, Dv
     p.q, p.k, p.v, p.o = fa.view(q, qk), fa.view(k, kk), fa.view(v, vk), fa.view(o, qk)
     p.lse, p.lse_batch_stride, p.lse_head_stride, p.lse_seq_stride = lse.data_ptr(), Hq * Sq, Sq, 1
     p.scale, p.softcap, p.window_left, p.window_right = sc, softcap, wl, (0 if causal else wr)
@@ -57,7 +58,11 @@ def dense(lib, name, dtype=BF, D=64, B=2, Hq=4, Hk=None, Sq=130, Sk=130, layout=
     keep = []
     bias_t = mask_t = kl_t = al_t = None
     if bias is not None:
-        bias_t = torch.randn(bias, device=dev).to(F32 if dtype in (F32, F8) else dtype)
+        bt = F32 if dtype in (F32, F8) else dtype
+        if bias_cols_strided:  # keys not contiguous (a transposed view): the element-load path
+            bias_t = torch.randn(bias[:-2] + (bias[-1], bias[-2]), device=dev).to(bt).transpose(-1, -2)
+        else:
+            bias_t = torch.randn(bias, device=dev).to(bt)
         if isinstance(bias, tuple) and len(bias) == 4 and bias[2] > 3:
             bias_t[:, :, 3] = -math.inf  # a row masked through the additive term
         p.bias = fa.bview(bias_t, (B, Hq, Sq, Sk))
@@ -199,9 +204,9 @@ def kvcache(lib, name, dtype=BF, D=128, B=3, Hq=8, Hk=2, Sq=1, S_max=300, seqlen
     record(name, fa.rel_l2(o, ro) if cache_ok else math.inf, fa.rel_l2(lse, rl), "" if cache_ok else "cache append wrong")
 
 
-def refused(lib, name, D):
+def refused(lib, name, D, Dv=None):
     p = fa.AttentionParams()
-    p.dtype, p.batch, p.heads_q, p.heads_kv, p.seqlen_q, p.seqlen_k, p.head_dim, p.head_dim_v = 2, 1, 1, 1, 1, 1, D, D
+    p.dtype, p.batch, p.heads_q, p.heads_kv, p.seqlen_q, p.seqlen_k, p.head_dim, p.head_dim_v = 2, 1, 1, 1, 1, 1, D, Dv or D
     err = fa.run(lib, p)
     ok = str(D) in err and "head dim" in err
     results.append((name, ok, 0.0, 0.0, err))
@@ -217,6 +222,11 @@ def main():
         dense(lib, "quick fp16 D128 causal br", FP, D=128, B=1, Hq=2, Sq=70, Sk=150, causal=True, bottom_right=True)
         dense(lib, "quick bias+mask+alibi+softcap", D=64, B=1, Hq=2, Sq=40, Sk=70, bias=(1, 2, 40, 70), mask=(1, 2, 40, 70),
               alibi="h", softcap=20.0, masked="uniform")
+        dense(lib, "quick bias+mask odd Sk", D=128, B=1, Hq=2, Sq=40, Sk=71, bias=(1, 2, 40, 71), mask=(1, 2, 40, 71))
+        dense(lib, "quick key-padding mask+bias [B,1,1,Sk]", D=32, B=2, Hq=2, Sq=70, Sk=130, bias=(2, 1, 1, 130),
+              mask=(2, 1, 1, 130), causal=True)
+        dense(lib, "quick fp32 bias strided", F32, D=64, B=1, Hq=2, Sq=30, Sk=70, bias=(1, 2, 30, 70), bias_cols_strided=True)
+        dense(lib, "quick D24 padded Dv40", D=24, Dv=40, B=1, Hq=2, Sq=70, Sk=90)
         dense(lib, "quick fp32 D96 keylen", F32, D=96, B=2, Hq=2, Sq=33, Sk=80, key_len=[0, 50])
         dense(lib, "quick fp8 D256", F8, D=256, B=1, Hq=2, Sq=33, Sk=80)
         dense(lib, "quick split decode D64", D=64, B=1, Hq=2, Hk=1, Sq=1, Sk=1000)
@@ -264,8 +274,49 @@ def main():
                 kvcache(lib, f"{n} D{D} kv paged Sq=7 no causal", dt, D=D, Sq=7, paged=True, causal=False)
                 kvcache(lib, f"{n} D{D} kv long decode (split)", dt, D=D, B=2, seqlens=(3000, 4000), S_max=4100, paged=True)
         dense(lib, "bf16 D128 large B4 H16 S1024 causal", BF, D=128, B=4, Hq=16, Sq=1024, Sk=1024, causal=True, sdpa=True)
-        refused(lib, "head dim 72 refused", 72)
+        # Head dims without their own kernel run on the next one with zero-filled columns.
+        for dt in (BF, FP):
+            n = str(dt).split(".")[1]
+            for D in (8, 16, 24, 48, 72, 112, 200):
+                dense(lib, f"{n} D{D} (padded) BSHD", dt, D=D)
+                dense(lib, f"{n} D{D} (padded) causal br GQA BHSD", dt, D=D, Hq=8, Hk=2, Sq=100, Sk=333, causal=True,
+                      bottom_right=True, layout="bhsd")
+            dense(lib, f"{n} D16 (padded) mask [B,1,1,Sk]", dt, D=16, mask=(2, 1, 1, 130))
+            dense(lib, f"{n} D16 (padded) split decode", dt, D=16, B=1, Hq=8, Hk=2, Sq=1, Sk=5000)
+            dense(lib, f"{n} D64 Dv32", dt, D=64, Dv=32, causal=True)
+            dense(lib, f"{n} D32 Dv128 bias", dt, D=32, Dv=128, bias=(1, 4, 130, 130))
+            dense(lib, f"{n} D48 Dv48 split decode", dt, D=48, B=1, Hq=8, Hk=2, Sq=1, Sk=5000)
+        dense(lib, "fp32 D16 (padded) keylen", F32, D=16, key_len=[100, 7])
+        dense(lib, "fp8 e4m3 D48 (padded) causal", F8, D=48, causal=True, bottom_right=True, Sq=100, Sk=257)
+        varlen(lib, "bf16 D24 (padded) varlen causal", BF, D=24, causal=True)
+        kvcache(lib, "bf16 D112 (padded) kv paged decode", BF, D=112, paged=True)
+        # The general path's load forms: pair loads (aligned, full tiles), element loads (odd key
+        # counts, strided keys, the tail tile), row-broadcast [.., 1, Sk] terms; fp32 biases.
+        for dt in (BF, FP):
+            n = str(dt).split(".")[1]
+            for D in (32, 64, 128, 256):
+                dense(lib, f"{n} D{D} bias+mask 4D Sk=300 (pairs + tail)", dt, D=D, Sq=200, Sk=300, bias=(2, 4, 200, 300),
+                      mask=(2, 4, 200, 300))
+                dense(lib, f"{n} D{D} bias+mask 4D odd Sk=301 (elements)", dt, D=D, Sq=150, Sk=301, bias=(2, 4, 150, 301),
+                      mask=(2, 4, 150, 301))
+                dense(lib, f"{n} D{D} key-padding mask [B,1,1,Sk] causal odd Sk", dt, D=D, Sq=257, Sk=257, mask=(2, 1, 1, 257),
+                      causal=True)
+                dense(lib, f"{n} D{D} key-padding bias [B,1,1,Sk] + keylen", dt, D=D, Sq=64, Sk=300, bias=(2, 1, 1, 300),
+                      key_len=[300, 211])
+                dense(lib, f"{n} D{D} bias strided keys", dt, D=D, Sq=100, Sk=200, bias=(2, 4, 100, 200), bias_cols_strided=True)
+                dense(lib, f"{n} D{D} softcap+mask+alibi+window", dt, D=D, Sq=300, Sk=300, softcap=20.0, mask=(2, 1, 1, 300),
+                      alibi="bh", wl=100, wr=30)
+                dense(lib, f"{n} D{D} softcap+bias causal br", dt, D=D, Sq=90, Sk=333, softcap=10.0, bias=(1, 4, 90, 333),
+                      causal=True, bottom_right=True, masked="uniform")
+        for dt in (F32, F8):
+            n = "fp32" if dt == F32 else "fp8"
+            dense(lib, f"{n} D64 fp32 bias 4D (pairs)", dt, D=64, Sq=100, Sk=300, bias=(2, 4, 100, 300))
+            dense(lib, f"{n} D128 fp32 bias [B,1,1,Sk] odd (elements) + mask", dt, D=128, Sq=100, Sk=301, bias=(2, 1, 1, 301),
+                  mask=(2, 4, 100, 301))
+        dense(lib, "bf16 D64 large mask [B,1,1,S] B4 H8 S1024", BF, D=64, B=4, Hq=8, Sq=1024, Sk=1024, mask=(4, 1, 1, 1024))
+        refused(lib, "head dim 36 refused (not a multiple of 8)", 36)
         refused(lib, "head dim 512 refused", 512)
+        refused(lib, "value head dim 264 refused", 64, 264)
     fails = [r for r in results if not r[1]]
     print(f"\n{len(results) - len(fails)}/{len(results)} passed")
     for r in fails:

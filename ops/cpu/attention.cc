@@ -72,8 +72,7 @@ Sequence Describe(const AttentionParams& p, int b) {
 }
 
 // Key/value tiles converted once for all query tiles that read them: float32, keys transposed
-// (D × kKeyTile), values padded (kKeyTile × Dv padded; none when read in place), for every
-// (sequence, KV head, key tile). Used when more than one query tile reads each key tile; memory stays
+// (D × kKeyTile), values padded (kKeyTile × Dv padded), for every (sequence, KV head, key tile). Used when more than one query tile reads each key tile; memory stays
 // linear in the key length.
 struct PreparedKV {
   std::vector<int64_t> seq_tile0;  // per sequence: index of its first key tile
@@ -85,9 +84,8 @@ struct PreparedKV {
   const float* KT(int b, int hk, int tile, int heads_kv) const {
     return kt + ((seq_tile0[b] + tile) * heads_kv + hk) * kt_size;
   }
-  // Null when the values are read in place (v_size 0).
   const float* V(int b, int hk, int tile, int heads_kv) const {
-    return v_size ? v + ((seq_tile0[b] + tile) * heads_kv + hk) * v_size : nullptr;
+    return v + ((seq_tile0[b] + tile) * heads_kv + hk) * v_size;
   }
 };
 
@@ -165,7 +163,7 @@ class ItemRunner {
       long ldv = dv_pad_;
       if (kv_) {
         kt = kv_->KT(b_, hk_, j0 / kKeyTile, p_.heads_kv);
-        if (!v) v = kv_->V(b_, hk_, j0 / kKeyTile, p_.heads_kv);
+        v = kv_->V(b_, hk_, j0 / kKeyTile, p_.heads_kv);
       } else {
         LoadKeys(j0, n, kt_.get(), v_.get());
       }
@@ -220,8 +218,8 @@ class ItemRunner {
   }
 
  public:
-  // float32 values whose rows are whole column blocks are read in place by AccumulateTile: no copy.
-  // Not for a paged cache, whose tiles may cross blocks.
+  // An item that converts its own key tiles (one query tile reads each) reads float32 values whose
+  // rows are whole column blocks in place: no copy. Not for a paged cache, whose tiles may cross blocks.
   static bool ValuesInPlace(const AttentionParams& p) {
     return p.dtype == DType::kFloat32 && p.head_dim_v % kColBlock == 0 && !p.block_table;
   }
@@ -422,7 +420,7 @@ void PrepareItem(void* data, size_t index) {
   const int j0 = t * kKeyTile;
   std::vector<float> row(p.head_dim);
   float* kt = job.kv->kt + (tile * p.heads_kv + hk) * job.kv->kt_size;
-  float* v = job.kv->v_size ? job.kv->v + (tile * p.heads_kv + hk) * job.kv->v_size : nullptr;
+  float* v = job.kv->v + (tile * p.heads_kv + hk) * job.kv->v_size;
   ItemRunner::LoadKeyTile(p, b, hk, seq.k_begin, j0, std::min(kKeyTile, seq.sk_valid - j0), kt, v, row.data());
 }
 
@@ -438,15 +436,10 @@ bool Prepare(const AttentionParams& p, int q_tiles, const ParallelFor& parallel_
   }
   kv->seq_tile0[p.batch] = tiles;
   kv->kt_size = static_cast<int64_t>(p.head_dim) * kKeyTile;
-  // Values are read in place only when their rows are contiguous and every tile starts on a 64-byte
-  // boundary, since several query tiles re-read each value tile: rows a few KiB apart (BSHD, packed
-  // heads) map onto few cache sets, and misaligned rows split the loads (either way the copy is faster,
-  // S 1024 BSHD by 7%).
-  const int64_t line = kAlign / sizeof(float);
-  const bool values_in_place = ItemRunner::ValuesInPlace(p) && p.v.seq_stride == p.head_dim_v &&
-                               reinterpret_cast<uintptr_t>(p.v.data) % kAlign == 0 && p.v.seq_stride % line == 0 &&
-                               p.v.head_stride % line == 0 && p.v.batch_stride % line == 0;
-  kv->v_size = values_in_place ? 0 : static_cast<int64_t>(kKeyTile) * RoundUp(p.head_dim_v, kColBlock);
+  // Values are copied too, even float32 ones: several query tiles re-read each value tile, and in place
+  // their rows may be a few KiB apart (BSHD, packed heads: few cache sets) or not 64-byte aligned (the
+  // tensors ONNX Runtime gets from Node.js are not), both slower than the copy (S 1024 BSHD by 7%).
+  kv->v_size = static_cast<int64_t>(kKeyTile) * RoundUp(p.head_dim_v, kColBlock);
   const int64_t floats = tiles * p.heads_kv * (kv->kt_size + kv->v_size);
   constexpr int64_t kMaxFloats = int64_t(1) << 27;  // 512 MiB: beyond that, convert per query tile
   if (tiles == 0 || floats > kMaxFloats) return false;

@@ -41,6 +41,8 @@ struct FwdArgs {
   int64_t mask_stride[4];
   // Per key: whole 4-byte words can be read (each (b, h) row 4-byte aligned, keys contiguous).
   bool bias_vec, mask_vec;
+  const float* alibi_slopes;  // [Hq] or [B, Hq] (batch stride), null when absent; read by kExtra kernels
+  int64_t alibi_batch_stride;
   void* o;
   int64_t o_batch_stride, o_seq_stride, o_head_stride;
   float* lse;
@@ -251,9 +253,10 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   const bool softcap = args.softcap_in > 0.f;
   const bool has_bias = kExtra != kExtraNone && args.bias != nullptr;
   const bool has_mask = kExtra != kExtraNone && args.mask != nullptr;
+  const bool has_alibi = kExtra != kExtraNone && args.alibi_slopes != nullptr;
   // Scores are multiplied into log2 units before the max when a term is added to them (softcap,
   // bias); otherwise the scale folds into the exp2 FMA.
-  const float mult = (softcap || has_bias) ? 1.f : args.scale_log2;
+  const float mult = (softcap || has_bias || has_alibi) ? 1.f : args.scale_log2;
   constexpr float kLog2e = 1.4426950408889634f;
 
   // Ping-pong: the consumer warpgroups take turns issuing their GEMMs (named barriers 1..kConsumers,
@@ -277,6 +280,9 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 #pragma unroll
     for (int i = 0; i < kORegs; ++i) o[i] = 0.f;
     float m_run[2] = {-INFINITY, -INFINITY};
+    // ALiBi: s -= slope·|pos_q(i) - j|, in log2 units.
+    const float alibi_log2 =
+        has_alibi ? -args.alibi_slopes[tile.b * args.alibi_batch_stride + tile.h] * kLog2e : 0.f;
     float l_run[2] = {0.f, 0.f};
 
     auto release = [&](uint64_t* bar) {
@@ -403,22 +409,48 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       // fp32). Returns, per row, the factor the output accumulator must be multiplied by (1 when the
       // running max did not move by more than the threshold, which skips most rescaling).
       auto softmax = [&](int n, float (&scale_o)[2]) {
+        // Mask bits first: a block the mask admits whole, or excludes whole, for all of this warp's
+        // rows (key padding) needs no per-element test. (Returning early for an excluded block
+        // would also skip its exponentials, but makes ptxas spill: 160 bytes at D 128.)
+        bool mask_partial = false, mask_all_out = false;
+        if constexpr (kExtra != kExtraNone) {
+          if (has_mask) {
+            if constexpr (kExtra == kExtraPerKey) xmask[0] = mask_bits();
+            constexpr uint32_t kFull = kBlockN / 4 == 32 ? 0xFFFFFFFFu : (1u << (kBlockN / 4)) - 1;
+            bool all_in = true, all_out = true;
+#pragma unroll
+            for (int rr = 0; rr < kXRows; ++rr) {
+              all_in = all_in && xmask[rr] == kFull;
+              all_out = all_out && xmask[rr] == 0;
+            }
+            mask_all_out = __all_sync(0xffffffff, all_out);
+            mask_partial = !mask_all_out && !__all_sync(0xffffffff, all_in);
+          }
+        }
         if (softcap) {
 #pragma unroll
           for (int i = 0; i < kSRegs; ++i) s[i] = tanhf(s[i] * args.softcap_in) * args.softcap_out;
         }
         if constexpr (kExtra != kExtraNone) {
           // Bias and mask of this block, loaded by load_extra while the GEMMs ran.
-          if (kExtra == kExtraPerKey && has_bias) {
-            // Chunk c's pair for this thread (keys 8c + 2t, +1) was read by lane 4(c % 8) + t, into
-            // xbias[c / 8].
+          if constexpr (kExtra == kExtraPerKey) {
+            if (has_bias && __all_sync(0xffffffff, (xbias[0] | xbias[1]) == 0)) {
+              // An all-zero block (the attended part of a key-padding bias): only the scale.
+              if (!softcap) {
 #pragma unroll
-            for (int c = 0; c < kBlockN / 8; ++c) {
-              const uint32_t w = __shfl_sync(0xffffffff, xbias[c / 8], 4 * (c % 8) + lane % 4);
+                for (int i = 0; i < kSRegs; ++i) s[i] *= args.scale_log2;
+              }
+            } else if (has_bias) {
+              // Chunk c's pair for this thread (keys 8c + 2t, +1) was read by lane 4(c % 8) + t,
+              // into xbias[c / 8].
 #pragma unroll
-              for (int x = 0; x < 4; ++x) {
-                const float b = HalfToFloat<T>(w, x % 2) * kLog2e;
-                s[c * 4 + x] = softcap ? s[c * 4 + x] + b : fmaf(s[c * 4 + x], args.scale_log2, b);
+              for (int c = 0; c < kBlockN / 8; ++c) {
+                const uint32_t w = __shfl_sync(0xffffffff, xbias[c / 8], 4 * (c % 8) + lane % 4);
+#pragma unroll
+                for (int x = 0; x < 4; ++x) {
+                  const float b = HalfToFloat<T>(w, x % 2) * kLog2e;
+                  s[c * 4 + x] = softcap ? s[c * 4 + x] + b : fmaf(s[c * 4 + x], args.scale_log2, b);
+                }
               }
             }
           }
@@ -446,8 +478,25 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
               }
             }
           }
-          if (has_mask) {
-            if constexpr (kExtra == kExtraPerKey) xmask[0] = mask_bits();
+          if (has_alibi) {
+            // pos_q(i) - j = (row + diag - col0 - col_in_chunk) - (8c + e): one add per element
+            // (exact in float below 2^24).
+            const bool scaled = softcap || has_bias;
+            float d0[2];
+#pragma unroll
+            for (int rr = 0; rr < 2; ++rr)
+              d0[rr] = float(row0 + row_in_wg + 8 * rr + args.diag - n * kBlockN - col_in_chunk);
+#pragma unroll
+            for (int i = 0; i < kSRegs; ++i) {
+              const float a = fabsf(d0[(i % 4) / 2] - float((i / 4) * 8 + i % 2)) * alibi_log2;
+              s[i] = scaled ? s[i] + a : fmaf(s[i], args.scale_log2, a);
+            }
+          }
+          if (mask_all_out) {
+#pragma unroll
+            for (int i = 0; i < kSRegs; ++i) s[i] = -INFINITY;
+          }
+          if (mask_partial) {
 #pragma unroll
             for (int i = 0; i < kSRegs; ++i)
               if (((xmask[kXRows == 2 ? (i % 4) / 2 : 0] >> ((i / 4) * 2 + i % 2)) & 1u) == 0) s[i] = -INFINITY;

@@ -27,6 +27,9 @@
 #ifndef FA_HOPPER_L2_GROUP_MB
 #define FA_HOPPER_L2_GROUP_MB 8
 #endif
+#ifndef FA_HOPPER_D64_EXTRA_WGS  // D 64 with a bias or mask: 3 warpgroups leave 128 registers a thread
+#define FA_HOPPER_D64_EXTRA_WGS 2
+#endif
 #ifndef FA_HOPPER_D256_BN
 #define FA_HOPPER_D256_BN 80
 #endif
@@ -44,9 +47,9 @@ int EffectiveWindow(int w, const AttentionParams& p) {
 }
 
 // Which extra terms the kernel reads (flash_fwd.cuh): none; per key when every bias/mask present is
-// broadcast over query rows (stride[2] == 0: key-padding masks); else per element.
+// broadcast over query rows (stride[2] == 0: key-padding masks), or only ALiBi; else per element.
 int ExtraMode(const AttentionParams& p) {
-  if (p.bias.data == nullptr && p.mask.data == nullptr) return kExtraNone;
+  if (p.bias.data == nullptr && p.mask.data == nullptr && p.alibi_slopes == nullptr) return kExtraNone;
   const bool per_key = (p.bias.data == nullptr || p.bias.stride[2] == 0) && (p.mask.data == nullptr || p.mask.stride[2] == 0);
   return per_key ? kExtraPerKey : kExtraPerElement;
 }
@@ -58,7 +61,6 @@ std::string KernelLimits(const AttentionParams& p) {
   if (p.head_dim != 64 && p.head_dim != 128 && p.head_dim != 256) return "Hopper kernel: head dim not 64/128/256";
   if (p.is_varlen()) return "Hopper kernel: varlen not implemented";
   if (p.cache_lengths != nullptr || p.block_table != nullptr) return "Hopper kernel: KV cache not implemented";
-  if (p.alibi_slopes != nullptr) return "Hopper kernel: ALiBi not implemented";
   if (p.q_descale != nullptr || p.k_descale != nullptr || p.v_descale != nullptr) return "Hopper kernel: FP8 not implemented";
   if (p.batch < 1 || p.heads_q < 1 || p.heads_kv < 1 || p.heads_q % p.heads_kv != 0) return "Hopper kernel: bad head counts";
   if (p.seqlen_q < 1 || p.seqlen_k < 1) return "Hopper kernel: empty sequence";
@@ -209,6 +211,8 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   a.key_lengths = p.key_lengths;
   a.bias = static_cast<const uint16_t*>(p.bias.data);
   a.mask = static_cast<const uint8_t*>(p.mask.data);
+  a.alibi_slopes = p.alibi_slopes;
+  a.alibi_batch_stride = p.alibi_batch_stride;
   for (int i = 0; i < 4; ++i) {
     a.bias_stride[i] = p.bias.stride[i];
     a.mask_stride[i] = p.mask.stride[i];
@@ -260,12 +264,16 @@ std::string LaunchByDim(const AttentionParams& p, cudaStream_t stream, Scratch& 
     case 64:
       // Short causal/windowed D 64: 128-row tiles waste less on the diagonal than 192-row ones
       // (measured 5-10% at S <= 2k); elsewhere three consumer warpgroups win (8-13% at S >= 2k).
-      // With a bias or mask, two warpgroups as well: three leave 128 registers a thread, too few.
-      if ((EffectiveWindow(p.window_right, p) >= 0 && p.seqlen_q <= 2048) || kExtra != kExtraNone)
+      if (EffectiveWindow(p.window_right, p) >= 0 && p.seqlen_q <= 2048)
         return Launch<T, FwdShape<64, 128, 4, 2>, kExtra>(p, stream, scratch);
+      // With a per-element bias or mask, two warpgroups: three leave 128 registers a thread, too
+      // few (ptxas spills); per key, FA_HOPPER_D64_EXTRA_WGS.
       if constexpr (kExtra == kExtraNone)
         return Launch<T, FwdShape<64, 128, 4, FA_HOPPER_D64_WGS>, kExtra>(p, stream, scratch);
-      return "Hopper kernel: unreachable";
+      else if constexpr (kExtra == kExtraPerKey)
+        return Launch<T, FwdShape<64, 128, 4, FA_HOPPER_D64_EXTRA_WGS>, kExtra>(p, stream, scratch);
+      else
+        return Launch<T, FwdShape<64, 128, 4, 2>, kExtra>(p, stream, scratch);
     case 128: return Launch<T, FwdShape<128, FA_HOPPER_D128_BN, 2>, kExtra>(p, stream, scratch);
     case 256: return Launch<T, FwdShape<256, FA_HOPPER_D256_BN, 2>, kExtra>(p, stream, scratch);
     default: return "Hopper kernel: head dim not 64/128/256";

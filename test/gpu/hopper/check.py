@@ -24,8 +24,8 @@ class Kernel:
         f.restype = ctypes.c_int
         P = ctypes.c_void_p
         f.argtypes = [ctypes.c_int] * 7 + [P, P, P, P, P, P, P, P, P, P, P, ctypes.c_float, ctypes.c_float,
-                                           ctypes.c_int, ctypes.c_int, ctypes.c_int, P, P, P, P, P, ctypes.c_char_p,
-                                           ctypes.c_int]
+                                           ctypes.c_int, ctypes.c_int, ctypes.c_int, P, P, P, P, P, P, ctypes.c_int64,
+                                           ctypes.c_char_p, ctypes.c_int]
         self.err = ctypes.create_string_buffer(512)
         self.keep = []
 
@@ -36,7 +36,7 @@ class Kernel:
         return arr
 
     def prepare(self, q, k, v, o, lse=None, key_lengths=None, scale=None, softcap=0.0, window=(-1, -1),
-                bottom_right=False, bias=None, mask=None):
+                bottom_right=False, bias=None, mask=None, alibi=None):
         """Returns a zero-argument callable that launches on the current stream. bias (q's dtype) and
         mask (bool) broadcast to [B, Hq, Sq, Sk] (numpy rules, as the op's inputs)."""
         B, Sq, Hq, D = q.shape
@@ -51,13 +51,14 @@ class Kernel:
             e = t.reshape((1,) * (4 - t.dim()) + tuple(t.shape)).expand(B, Hq, Sq, Sk)
             return (ctypes.c_int64 * 4)(*e.stride())
         bs, ms = bstrides(bias), bstrides(mask)
-        self.keep.append((qs, ks, vs, os_, ls, bs, ms, bias, mask))
+        self.keep.append((qs, ks, vs, os_, ls, bs, ms, bias, mask, alibi))
         stream = torch.cuda.current_stream().cuda_stream
         args = (DTYPES[q.dtype], B, Hq, Hk, Sq, Sk, D, q.data_ptr(), qs, k.data_ptr(), ks, v.data_ptr(), vs,
                 o.data_ptr(), os_, lse.data_ptr() if lse is not None else None, ls,
                 key_lengths.data_ptr() if key_lengths is not None else None, scale, softcap, window[0], window[1],
                 int(bottom_right), bias.data_ptr() if bias is not None else None, bs,
-                mask.data_ptr() if mask is not None else None, ms, stream, self.err, 512)
+                mask.data_ptr() if mask is not None else None, ms, alibi.data_ptr() if alibi is not None else None,
+                (Hq if alibi is not None and alibi.dim() == 2 else 0), stream, self.err, 512)
         f = self.lib.fa_hopper_run
 
         def launch():
@@ -69,7 +70,7 @@ class Kernel:
         return self.err.value.decode()
 
 
-def reference(q, k, v, key_lengths, scale, softcap, window, bottom_right, bias=None, mask=None):
+def reference(q, k, v, key_lengths, scale, softcap, window, bottom_right, bias=None, mask=None, alibi=None):
     """float64 attention per ops/README.md; fully masked rows give zeros and lse -inf."""
     B, Sq, Hq, D = q.shape
     Sk, Hk = k.shape[1], k.shape[2]
@@ -85,6 +86,9 @@ def reference(q, k, v, key_lengths, scale, softcap, window, bottom_right, bias=N
     i = torch.arange(Sq, device=q.device).view(Sq, 1)
     j = torch.arange(Sk, device=q.device).view(1, Sk)
     pos = i + (Sk - Sq if bottom_right else 0)
+    if alibi is not None:  # [Hq] or [B, Hq]: s -= slope·|pos_q(i) - j|
+        sl = alibi.double().expand(B, Hq) if alibi.dim() == 2 else alibi.double().view(1, Hq).expand(B, Hq)
+        s = s - sl[:, :, None, None] * (pos - j).abs().double()[None, None]
     ok = torch.ones(Sq, Sk, dtype=torch.bool, device=q.device)
     if window[1] >= 0:
         ok &= j <= pos + window[1]
@@ -153,6 +157,12 @@ def numerics_cases():
                 # few tiles: the split over the keys, with per-key and per-element terms
                 dict(dtype=dtype, D=D, B=1, Hq=2, Hk=1, Sq=64, Sk=5000, mask=(1, 1, 1, 5000), mask_lens=[3001]),
                 dict(dtype=dtype, D=D, B=1, Hq=2, Hk=2, Sq=100, Sk=3000, mask=(1, 1, 100, 3000), bias=(1, 2, 1, 3000)),
+                # ALiBi: alone, causal bottom-right with GQA, with a 2-D mask and softcap, split
+                dict(dtype=dtype, D=D, B=2, Hq=4, Hk=4, Sq=300, Sk=300, alibi="h"),
+                dict(dtype=dtype, D=D, B=2, Hq=4, Hk=2, Sq=200, Sk=650, alibi="bh", causal=True, bottom_right=True),
+                dict(dtype=dtype, D=D, B=2, Hq=2, Hk=2, Sq=257, Sk=257, alibi="h", mask=(2, 1, 257, 257), softcap=30.0,
+                     window=(90, 90)),
+                dict(dtype=dtype, D=D, B=1, Hq=2, Hk=2, Sq=50, Sk=4000, alibi="bh", key_lengths=[3500]),
                 # a window of INT_MAX is no window (32-bit pos ± window must not wrap)
                 dict(dtype=dtype, D=D, B=2, Hq=2, Hk=2, Sq=300, Sk=300, window=(BIG, BIG)),
                 dict(dtype=dtype, D=D, B=2, Hq=2, Hk=2, Sq=200, Sk=500, window=(BIG, 0), bottom_right=True),
@@ -202,15 +212,18 @@ def run_case(kern, case, check=True):
     key_lengths = torch.tensor(kl, dtype=torch.int32, device="cuda") if kl is not None else None
     (q, k, v), = make_qkv(B, Sq, Sk, Hq, Hk, D, dtype, layout)
     bias, mask = make_extra(case, dtype)
+    alibi = None
+    if "alibi" in case:
+        alibi = torch.rand((B, Hq) if case["alibi"] == "bh" else (Hq,), device="cuda")
     o = torch.full((B, Sq, Hq, D), float("nan"), device="cuda", dtype=dtype)
     if layout == "BHSD":
         o = torch.full((B, Hq, Sq, D), float("nan"), device="cuda", dtype=dtype).transpose(1, 2)
     lse = torch.full((B, Hq, Sq), float("nan"), device="cuda", dtype=torch.float32)
-    kern.prepare(q, k, v, o, lse, key_lengths, scale, softcap, window, bottom_right, bias, mask)()
+    kern.prepare(q, k, v, o, lse, key_lengths, scale, softcap, window, bottom_right, bias, mask, alibi)()
     torch.cuda.synchronize()
     if not check:
         return True, ""
-    ref, ref_lse = reference(q, k, v, key_lengths, scale, softcap, window, bottom_right, bias, mask)
+    ref, ref_lse = reference(q, k, v, key_lengths, scale, softcap, window, bottom_right, bias, mask, alibi)
     od = o.double()
     nan = torch.isnan(od).any().item()
     err = ((od - ref).norm() / ref.norm().clamp_min(1e-30)).item()
@@ -219,7 +232,7 @@ def run_case(kern, case, check=True):
     lse_err = ((lse.double()[finite] - ref_lse[finite]).abs().max().item() if finite.any() else 0.0)
     ok = (not nan) and err <= 1e-2 and (not lse_bad) and lse_err <= 1e-3 * max(1.0, ref_lse[finite].abs().max().item())
     desc = (f"{str(dtype)[6:]:8s} D{D:<3d} B{B} H{Hq}/{Hk} Sq{Sq} Sk{Sk} {layout} win{window} br{int(bottom_right)} "
-            f"cap{softcap} kl{kl} bias{case.get('bias')} mask{case.get('mask')}")
+            f"cap{softcap} kl{kl} bias{case.get('bias')} mask{case.get('mask')} alibi{case.get('alibi')}")
     return ok, f"{'PASS' if ok else 'FAIL'} {desc}: rel_l2={err:.2e} nan={nan} lse_err={lse_err:.1e} lse_pattern_bad={lse_bad}"
 
 
@@ -261,7 +274,9 @@ def sanitize(kern):
                       bias=(1, 2, 1, 211), causal=True) for D in (64, 128, 256)] + [
                  dict(dtype=torch.bfloat16, D=D, B=1, Hq=2, Hk=2, Sq=77, Sk=333, mask=(1, 2, 77, 333), bias=(77, 333))
                  for D in (64, 128, 256)] + [
-                 dict(dtype=torch.bfloat16, D=64, B=1, Hq=2, Hk=1, Sq=33, Sk=1999, mask=(1, 1, 33, 1999), bias=(1, 1, 1, 1999))]:
+                 dict(dtype=torch.bfloat16, D=64, B=1, Hq=2, Hk=1, Sq=33, Sk=1999, mask=(1, 1, 33, 1999), bias=(1, 1, 1, 1999)),
+                 dict(dtype=torch.float16, D=256, B=2, Hq=2, Hk=2, Sq=99, Sk=301, alibi="bh", mask=(2, 1, 1, 301),
+                      mask_lens=[301, 40])]:
         run_case(kern, case, check=False)
     print("sanitize cases ran")
     return 0
@@ -365,6 +380,36 @@ def subset(kern, label):
     return 0
 
 
+def bench_mask(kern, label):
+    """Plain vs bias/mask at bench_features.py's point (fp16, S 2048, 8k tokens, H·D 2048), straight
+    through the Hopper kernel: what a key-padding mask costs."""
+    S, TOKENS, HD = 2048, 8192, 2048
+    for D in (64, 128):
+        B, H = TOKENS // S, HD // D
+        flops = 4 * B * H * S * S * D
+        alibi = torch.rand(H, device="cuda")
+        g = torch.Generator(device="cuda").manual_seed(0)
+        lens = torch.randint(S // 2, S + 1, (B,), device="cuda", generator=g, dtype=torch.int32)
+        pad = torch.arange(S, device="cuda")[None, :] < lens[:, None]
+        feats = {
+            "plain": {},
+            "key_lengths": dict(key_lengths=lens),
+            "key-padding mask [B,1,1,S]": dict(mask=pad[:, None, None, :]),
+            "key-padding bias [B,1,1,S]": dict(bias=torch.where(pad, 0.0, -65504.0).half()[:, None, None, :]),
+            "bias [1,H,1,S] random": dict(bias=torch.randn(1, H, 1, S, device="cuda").half()),
+            "bool mask [1,1,S,S]": dict(mask=torch.rand(1, 1, S, S, device="cuda", generator=g) < 0.9),
+            "bias fp16 [1,1,S,S]": dict(bias=torch.randn(1, 1, S, S, device="cuda").half()),
+            "alibi": dict(alibi=alibi),
+        }
+        sets = make_qkv(B, S, S, H, H, D, torch.float16, "BSHD", sets=3)
+        outs = [torch.empty_like(q) for q, _, _ in sets]
+        for name, kw in feats.items():
+            launches = [kern.prepare(q, k, v, o, **kw) for (q, k, v), o in zip(sets, outs)]
+            ms = time_ms(lambda i: launches[i](), [(i,) for i in range(3)])
+            print(f"bench-mask {label} fp16 D{D} {name:28s} {flops / (ms * 1e-3) / 1e12:.0f} TFLOP/s", flush=True)
+    return 0
+
+
 def profile(kern, D, S, causal):
     """A few launches of one grid point, for ncu."""
     B, H = 16384 // S, 2048 // D
@@ -380,7 +425,7 @@ def profile(kern, D, S, causal):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lib", required=True)
-    ap.add_argument("mode", choices=["numerics", "sanitize", "bench", "bench-bf16", "subset", "profile"])
+    ap.add_argument("mode", choices=["numerics", "sanitize", "bench", "bench-bf16", "subset", "profile", "bench-mask"])
     ap.add_argument("--point", default="128,8192,0", help="profile: D,S,causal")
     ap.add_argument("--label", default="")
     a = ap.parse_args()
@@ -392,6 +437,8 @@ def main():
     if a.mode == "profile":
         D, S, c = (int(x) for x in a.point.split(","))
         return profile(kern, D, S, bool(c))
+    if a.mode == "bench-mask":
+        return bench_mask(kern, a.label)
     if a.mode == "subset":
         return subset(kern, a.label)
     if a.mode == "bench-bf16":

@@ -31,7 +31,8 @@ extern "C" int fa_hopper_run(int dtype, int batch, int heads_q, int heads_kv, in
                              const int64_t* lse_strides, const int32_t* key_lengths, float scale, float softcap,
                              int window_left, int window_right, int bottom_right, const void* bias,
                              const int64_t* bias_strides, const void* mask, const int64_t* mask_strides,
-                             void* stream, char* err, int err_len) {
+                             const float* alibi_slopes, int64_t alibi_batch_stride, void* stream, char* err,
+                             int err_len) {
   fa_onnx::AttentionParams p;
   p.dtype = dtype == 2 ? fa_onnx::DType::kBFloat16 : fa_onnx::DType::kFloat16;
   p.batch = batch;
@@ -57,6 +58,8 @@ extern "C" int fa_hopper_run(int dtype, int batch, int heads_q, int heads_kv, in
   p.window_right = window_right;
   p.bottom_right = bottom_right != 0;
   // bias (query dtype) and boolean mask, broadcast to [batch, heads_q, seqlen_q, seqlen_k] by strides
+  p.alibi_slopes = alibi_slopes;  // [Hq] or [B, Hq]
+  p.alibi_batch_stride = alibi_batch_stride;
   p.bias.data = bias;
   p.mask.data = mask;
   for (int i = 0; i < 4; ++i) {

@@ -41,6 +41,12 @@ struct FwdArgs {
   int64_t mask_stride[4];
   // Per key: whole 4-byte words can be read (each (b, h) row 4-byte aligned, keys contiguous).
   bool bias_vec, mask_vec;
+  // Per-key mask: the first and one past the last admitted key of each (b, h) row of the mask,
+  // [rows][2], written by MaskKeyRange before the kernel; rows indexed b·key_range_heads + h, with
+  // b (h) taken as 0 when the mask is broadcast over batch (heads). Null: no trimming.
+  const int* key_range;
+  int key_range_heads;
+  bool key_range_by_batch;
   const float* alibi_slopes;  // [Hq] or [B, Hq] (batch stride), null when absent; read by kExtra kernels
   int64_t alibi_batch_stride;
   void* o;
@@ -100,7 +106,7 @@ enum : int { kExtraNone = 0, kExtraPerKey = 1, kExtraPerElement = 2 };
 // Tile order: groups of (batch, head) pairs small enough for their K/V to stay in L2; inside a group,
 // query blocks from the last (the longest under a causal mask) to the first, so that the dynamic
 // scheduler hands out long tiles first and short ones fill the gaps at the end.
-template <int kBlockM, int kBlockN, bool kSplit>
+template <int kBlockM, int kBlockN, bool kSplit, bool kKeyRange>
 __device__ inline Tile DecodeTile(const FwdArgs& a, int t) {
   Tile tile;
   tile.split = 0;
@@ -119,6 +125,14 @@ __device__ inline Tile DecodeTile(const FwdArgs& a, int t) {
   tile.h = bh % a.heads_q;
   int sk = a.seqlen_k;
   if (a.key_lengths != nullptr) sk = max(0, min(sk, a.key_lengths[tile.b]));
+  int key_lo = 0;
+  if (kKeyRange && a.key_range != nullptr) {
+    // Keys outside [lo, hi) of a per-key mask are excluded for every row: their blocks are skipped.
+    const int* kr = a.key_range + 2 * ((a.key_range_by_batch ? tile.b : 0) * a.key_range_heads +
+                                       (a.key_range_heads > 1 ? tile.h : 0));
+    key_lo = kr[0];
+    sk = min(sk, kr[1]);
+  }
   tile.seqlen_k = sk;
   int n_end = (sk + kBlockN - 1) / kBlockN;
   int n_begin = 0;
@@ -132,6 +146,7 @@ __device__ inline Tile DecodeTile(const FwdArgs& a, int t) {
     const int64_t begin = FloorDiv(int64_t(first_row) + a.diag - a.window_left, kBlockN);
     if (begin > 0) n_begin = int(begin);
   }
+  n_begin = max(n_begin, key_lo / kBlockN);
   if constexpr (kSplit) {
     const int per = (max(0, n_end - n_begin) + a.num_splits - 1) / a.num_splits;
     n_begin += tile.split * per;
@@ -201,7 +216,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         BarrierArrive(q_full);
         break;
       }
-      const Tile tile = DecodeTile<kBlockM, kBlockN, kSplit>(args, t);
+      const Tile tile = DecodeTile<kBlockM, kBlockN, kSplit, kExtra == kExtraPerKey>(args, t);
       if (tile.n_begin >= tile.n_end) {
         BarrierArrive(q_full);
       } else {
@@ -274,7 +289,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     BarrierWait(q_full, q_iter & 1);
     const int t = *s_tile;
     if (t >= args.num_tiles) break;
-    const Tile tile = DecodeTile<kBlockM, kBlockN, kSplit>(args, t);
+    const Tile tile = DecodeTile<kBlockM, kBlockN, kSplit, kExtra == kExtraPerKey>(args, t);
     const int row0 = tile.m_block * kBlockM + wg * 64;  // first query row of this warpgroup
     float o[kORegs];
 #pragma unroll
@@ -697,6 +712,39 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         args.lse[tile.b * args.lse_batch_stride + tile.h * args.lse_head_stride + row * args.lse_seq_stride] = lse;
       }
     }
+  }
+}
+
+// For a per-key mask (stride[2] == 0): per distinct (b, h) row, the first admitted key and one past
+// the last ({Sk, 0} when none), so that the attention kernel skips key blocks the mask excludes for
+// every query row (key padding on either side) instead of computing and discarding them.
+__global__ void __launch_bounds__(256) MaskKeyRange(const uint8_t* mask, int64_t stride_b, int64_t stride_h,
+                                                    int64_t stride_k, int heads, int seqlen_k, int* range) {
+  const int row = blockIdx.x;
+  const uint8_t* m = mask + (row / heads) * stride_b + (row % heads) * stride_h;
+  int lo = seqlen_k, hi = 0;
+  for (int j = threadIdx.x; j < seqlen_k; j += blockDim.x)
+    if (m[j * stride_k] != 0) {
+      lo = min(lo, j);
+      hi = j + 1;
+    }
+  for (int d = 16; d > 0; d /= 2) {
+    lo = min(lo, __shfl_xor_sync(0xffffffff, lo, d));
+    hi = max(hi, __shfl_xor_sync(0xffffffff, hi, d));
+  }
+  __shared__ int s_lo[8], s_hi[8];
+  if (threadIdx.x % 32 == 0) {
+    s_lo[threadIdx.x / 32] = lo;
+    s_hi[threadIdx.x / 32] = hi;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    for (int w = 1; w < int(blockDim.x / 32); ++w) {
+      lo = min(lo, s_lo[w]);
+      hi = max(hi, s_hi[w]);
+    }
+    range[2 * row] = lo;
+    range[2 * row + 1] = hi;
   }
 }
 

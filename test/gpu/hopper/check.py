@@ -154,6 +154,11 @@ def numerics_cases():
                 dict(dtype=dtype, D=D, B=2, Hq=4, Hk=2, Sq=400, Sk=400, mask=(1, 1, 400, 400), causal=True),
                 dict(dtype=dtype, D=D, B=2, Hq=4, Hk=4, Sq=257, Sk=300, mask=(2, 4, 257, 300), bias=(257, 300),
                      window=(100, 20), layout="BHSD"),
+                # per-key masks with dead key blocks on either side (skipped) and holes (masked)
+                dict(dtype=dtype, D=D, B=2, Hq=4, Hk=2, Sq=300, Sk=1000, mask=(2, 1, 1, 1000),
+                     mask_ranges=[(0, 1000), (390, 1000)], causal=True, bottom_right=True),
+                dict(dtype=dtype, D=D, B=2, Hq=4, Hk=4, Sq=200, Sk=900, mask=(1, 4, 1, 900),
+                     mask_ranges=[(130, 600), (0, 129), (700, 701), (0, 0)], holes=True, bias=(2, 1, 1, 900)),
                 # few tiles: the split over the keys, with per-key and per-element terms
                 dict(dtype=dtype, D=D, B=1, Hq=2, Hk=1, Sq=64, Sk=5000, mask=(1, 1, 1, 5000), mask_lens=[3001]),
                 dict(dtype=dtype, D=D, B=1, Hq=2, Hk=2, Sq=100, Sk=3000, mask=(1, 1, 100, 3000), bias=(1, 2, 1, 3000)),
@@ -185,6 +190,14 @@ def make_extra(case, dtype):
         shape = case["mask"]
         if "mask_lens" in case:
             mask = padding(shape, case["mask_lens"])
+        elif "mask_ranges" in case:  # keys lo..hi-1 of each (b, h) row of the mask, optionally with holes
+            j = torch.arange(Sk, device="cuda")[None, :]
+            lo = torch.tensor([r[0] for r in case["mask_ranges"]], device="cuda")[:, None]
+            hi = torch.tensor([r[1] for r in case["mask_ranges"]], device="cuda")[:, None]
+            mask = (j >= lo) & (j < hi)
+            if case.get("holes"):
+                mask &= torch.rand(mask.shape, device="cuda") > 0.2
+            mask = mask.view(shape)
         else:
             mask = torch.rand(shape, device="cuda") > 0.3
             if shape[-2] > 5:

@@ -10,13 +10,21 @@ stage=$root/.device-stage/e2e
 out=${OUT:-/tmp/e2e-out}
 mkdir -p "$out" /tmp/e2e /tmp/corpus
 source "$stage/ort-cuda-env.sh" "$stage" >/dev/null
-echo "== build the ops library with CUDA (sm_90a Hopper kernel + portable kernel for sm_90)"
+echo "== build the ops library with CUDA (sm_90a Hopper kernel + portable kernel for sm_90), from the staged commit"
 t0=$(date +%s)
-cmake -S . -B /tmp/e2e-ops -DCMAKE_BUILD_TYPE=Release -DONNXRUNTIME_INCLUDE_DIR="$stage/ort-include" \
-  -DFA_ONNX_CUDA_ARCHS=90-real -DFA_ONNX_OUTPUT_DIR=/tmp/e2e-ops/out > "$out/build.log" 2>&1 &&
-  cmake --build /tmp/e2e-ops -j "$(nproc)" >> "$out/build.log" 2>&1 || { tail -30 "$out/build.log"; exit 1; }
+( cmake -S "$stage/src" -B /tmp/e2e-ops -DCMAKE_BUILD_TYPE=Release -DONNXRUNTIME_INCLUDE_DIR="$stage/ort-include" \
+    -DFA_ONNX_CUDA_ARCHS=90-real -DFA_ONNX_OUTPUT_DIR=/tmp/e2e-ops/out && cmake --build /tmp/e2e-ops -j "$(nproc)" ) \
+  > "$out/build.log" 2>&1 &
+build_pid=$!
+# E2E_KERNEL_CHECKS=1: the kernel numerics, sanitizer and feature benchmark (test/gpu/run.sh) run while
+# the ops library builds (the GPU is idle during the build; the end-to-end timings come after both).
+if [ "${E2E_KERNEL_CHECKS:-0}" = 1 ]; then
+  OUT="$out/kernels" bash test/gpu/run.sh check,sanitize,features > "$out/kernels.txt" 2>&1
+  echo "kernel checks: exit $?"; grep -E "passed|SUMMARY|FAIL|^\\| " "$out/kernels.txt" | head -60
+fi
+wait "$build_pid" || { tail -30 "$out/build.log"; exit 1; }
 cp /tmp/e2e-ops/out/libfa_onnx_ops.so "$stage/build/Release/"
-echo "built in $(( $(date +%s) - t0 )) s; tree of commit $(cat "$stage/commit.txt")" | tee "$out/build-summary.txt"
+echo "built in $(( $(date +%s) - t0 )) s; $(cat "$stage/commit.txt")" | tee "$out/build-summary.txt"
 for p in onnxruntime-common onnxruntime-node; do ln -sfn "/tmp/ort-cuda/pkg/node_modules/$p" "$stage/node_modules/$p"; done
 export FA_ONNX_ORT_LIBRARY=$ORT_CUDA_LIB_DIR/libonnxruntime.so.1
 cli="node $stage/dist/esm/cli/main.js"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Here (no GPU): packs what the end-to-end run needs into .device-stage/e2e (git-ignored), after
-# `npm install` built the addon; run.sh builds the CUDA ops library from the tree on the GPU machine. Then, on the GPU machine (see run.sh):
+# `npm install` built the addon; run.sh builds the CUDA ops library (committed sources) on the GPU machine. Then, on the GPU machine (see run.sh):
 #   calls 1-5: carry [".device-stage/p_X"], command: mkdir -p /tmp/ort-cuda-parts && cp .device-stage/p_X/part.* /tmp/ort-cuda-parts/
 #   call 6:    carry [".device-stage/e2e"], command: bash test/gpu/e2e/run.sh
 # (p_a..p_e come from the GPU bundle staging described in the device notes.)
@@ -21,5 +21,7 @@ cp -r "$ort_include" "$s/ort-include"
 cp -r node_modules/onnx-buf "$s/node_modules/"
 cp -r node_modules/@bufbuild/protobuf "$s/node_modules/@bufbuild/"
 cp test/gpu/e2e/compare.mjs test/gpu/e2e/op-bench.mjs .device-stage/p_e/ort-cuda-env.sh "$s/"
-git rev-parse --short HEAD > "$s/commit.txt"; git diff --quiet HEAD -- ops src || echo "(with uncommitted changes)" >> "$s/commit.txt"
+# The ops library's sources as committed (what run.sh builds), whatever is being edited here.
+mkdir -p "$s/src" && git archive HEAD ops cmake CMakeLists.txt | tar -x -C "$s/src"
+echo "ops library sources of commit $(git rev-parse --short HEAD)" > "$s/commit.txt"
 du -sh "$s"

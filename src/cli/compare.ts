@@ -14,6 +14,16 @@ export function defaultTolerance(type: string): Tolerance {
   return type === 'float16' || type === 'bfloat16' ? { atol: 1e-3, rtol: 1e-2 } : { atol: 1e-6, rtol: 1e-4 };
 }
 
+/**
+ * The tolerance an output is held to when the caller gave none (or only part). Float32 attention on
+ * the CUDA provider reads its inputs at bfloat16 precision (ops/cuda/README.md), so a float32 output
+ * of a rewritten model that runs our ops there is held to the bfloat16 tolerance.
+ */
+export function outputTolerance(type: string, reducedPrecision: boolean, given?: Partial<Tolerance>): Tolerance {
+  const base = reducedPrecision && type === 'float32' ? defaultTolerance('bfloat16') : defaultTolerance(type);
+  return { ...base, ...stripUndefined(given) };
+}
+
 export interface OutputComparison {
   name: string;
   type: string;

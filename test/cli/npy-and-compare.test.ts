@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compareOutput, defaultTolerance } from '../../src/cli/compare.js';
+import { compareOutput, defaultTolerance, outputTolerance } from '../../src/cli/compare.js';
 import { readNpy } from '../../src/cli/npy.js';
 import { Progress } from '../../src/cli/progress.js';
 import { fromHalf, toHalf } from '../../src/cli/tensors.js';
@@ -41,6 +41,17 @@ describe('output comparison', () => {
     expect(c.ok).toBe(true); // 1e-3 <= 1e-6 + 1e-4 * 20
     expect(compareOutput('y', f32([10, -20, 5]), f32([10, -20.01, 5])).ok).toBe(false);
     expect(defaultTolerance('float16')).toEqual({ atol: 1e-3, rtol: 1e-2 });
+  });
+
+  it('holds float32 outputs to the bfloat16 tolerance only where attention runs at reduced precision', () => {
+    expect(outputTolerance('float32', false)).toEqual({ atol: 1e-6, rtol: 1e-4 });
+    expect(outputTolerance('float32', true)).toEqual({ atol: 1e-3, rtol: 1e-2 });
+    expect(outputTolerance('float16', true)).toEqual({ atol: 1e-3, rtol: 1e-2 });
+    expect(outputTolerance('float32', true, { rtol: 5e-3 })).toEqual({ atol: 1e-3, rtol: 5e-3 });
+    // a 2e-3 relative error (what bf16-rounded inputs give) fails the float32 default and passes the reduced one
+    const tol = outputTolerance('float32', true);
+    expect(compareOutput('y', f32([1, 2]), f32([1, 2.004])).ok).toBe(false);
+    expect(compareOutput('y', f32([1, 2]), f32([1, 2.004]), tol).ok).toBe(true);
   });
 
   it('fails NaN or infinity in one output only, and passes them where both agree', () => {

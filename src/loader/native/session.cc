@@ -1,5 +1,7 @@
 #include "session.h"
 
+#include <atomic>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -8,6 +10,13 @@
 
 namespace fa_onnx_addon {
 namespace {
+
+// ONNX Runtime adds a custom op domain to a process-wide table the first time a session uses it,
+// with a check-then-add that is not thread-safe: two sessions created at once (worker threads) can
+// both add "fa_onnx" and the second fails with "domain already exist". So session creations are
+// serialised until one has succeeded; after that the domain is known and they run in parallel.
+std::mutex g_first_session_mutex;
+std::atomic<bool> g_domain_known{false};
 
 std::string Utf8(const Napi::Value& value) { return value.As<Napi::String>().Utf8Value(); }
 
@@ -32,11 +41,15 @@ class LoadWorker : public Napi::AsyncWorker {
       const Runtime& runtime = GetRuntime();
       OrtSessionOptions* options = BuildSessionOptions(runtime, config_);
       OrtSession* session = nullptr;
+      std::unique_lock<std::mutex> first(g_first_session_mutex, std::defer_lock);
+      if (!g_domain_known.load()) first.lock();
       OrtStatus* status = path_.empty()
                               ? runtime.api->CreateSessionFromArray(runtime.env, bytes_.data(), bytes_.size(), options,
                                                                     &session)
                               : runtime.api->CreateSession(runtime.env, path_.c_str(), options, &session);
       runtime.api->ReleaseSessionOptions(options);
+      if (status == nullptr) g_domain_known.store(true);
+      if (first.owns_lock()) first.unlock();
       ThrowOnError(status);
       handle_ = std::make_shared<SessionHandle>();
       handle_->session = session;

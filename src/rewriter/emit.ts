@@ -9,6 +9,7 @@ import { reduceBias, reduceMask } from './passes/mask-forms.js';
 export const FA_DOMAIN = 'fa_onnx';
 
 export interface RewriteOptions {
+  /** The provider the model is meant for: sites whose head dims its kernels do not take stay as they are. */
   target?: 'cpu' | 'cuda';
   computeDtype?: 'keep' | 'float16' | 'bfloat16';
 }
@@ -87,6 +88,22 @@ function choose(plan: AttentionPlan): Choice | undefined {
   return best;
 }
 
+/**
+ * Head dims the target provider's kernels take (ops/README.md, "Errors"): a site the target could not
+ * run stays as it is. Without a target only the contract applies.
+ */
+function unsupportedHeadDims(target: RewriteOptions['target'], d: unknown, dv: unknown): string | undefined {
+  if (!target) return undefined;
+  const cuda = target === 'cuda';
+  for (const [what, x] of [['head dim', d], ['value head dim', dv]] as const) {
+    if (typeof x !== 'number') return `the ${what} is not a known number, so the ${target} kernels cannot be shown to take it`;
+    if (cuda ? x < 8 || x > 256 || x % 8 !== 0 : x < 1 || x > 512) {
+      return `${what} ${x} is not one the ${cuda ? 'CUDA kernels take (multiples of 8 up to 256); --target cpu fuses it for the CPU provider' : 'CPU kernel takes (1 to 512)'}`;
+    }
+  }
+  return undefined;
+}
+
 /** Writes the fused node; returns the report, or a reason when no consistent form exists. */
 export function emitAttention(g: Graph, facts: Facts, plan: AttentionPlan, options: RewriteOptions): SiteReport | string {
   const c = choose(plan);
@@ -103,6 +120,8 @@ export function emitAttention(g: Graph, facts: Facts, plan: AttentionPlan, optio
   const hq = c.q.heads, hk = c.k.heads;
   if (hk !== c.v.heads || hq % hk !== 0) return `head counts do not fit: q ${hq}, k ${hk}, v ${c.v.heads}`;
   if (!dimEq(c.q.headDim, c.k.headDim)) return 'q and k head dims differ';
+  const headDims = unsupportedHeadDims(options.target, c.q.headDim, c.v.headDim);
+  if (headDims) return headDims;
   // Masks that exclude nothing and zero biases are not passed; the rest in their smallest form.
   const kept = <T>(xs: (T | undefined)[]) => xs.filter((x): x is T => x !== undefined);
   const reducedBiases = kept(plan.biases.map((b) => reduceBias(g, facts, b)));

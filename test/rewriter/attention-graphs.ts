@@ -4,6 +4,7 @@ import { GraphBuilder, DT } from './graph-builder.js';
 import type { ModelProto } from 'onnx-buf';
 
 export const B = 2, H = 4, S = 5, D = 8, HD = H * D;
+const defaultHeadDim = D;
 
 export interface AttentionOptions {
   /** 'bhsd': q, k, v are rank-4 inputs; 'packed': [B, S, H·D] inputs split into heads in the graph. */
@@ -29,10 +30,13 @@ export interface AttentionOptions {
   float16?: boolean;
   /** K given already transposed, [B, H, D, S]: the op cannot read that layout. */
   ktInput?: boolean;
+  /** Head dim of q, k and v (default 8). */
+  headDim?: number;
 }
 
 /** Builds Softmax(scale·Q·Kᵀ [+ mask]) · V with the requested variations; output [B, H, S, D] or packed. */
 export function attentionModel(o: AttentionOptions = {}): ModelProto {
+  const D = o.headDim ?? defaultHeadDim, HD = H * D;
   const g = new GraphBuilder(17);
   const form = o.form ?? 'bhsd';
   const hk = o.kvHeads ?? H;

@@ -146,3 +146,20 @@ describe('leaves near misses alone, with a reason', () => {
     expect(model.opsetImport.some((o) => o.domain === 'fa_onnx')).toBe(false);
   });
 });
+
+describe('the target provider', () => {
+  it('leaves a head dim the CUDA kernels do not take for --target cuda, and fuses it for cpu', async () => {
+    const m = attentionModel({ headDim: 12 });
+    const cuda = rewriteModel(m, { target: 'cuda' }).sites[0]!;
+    expect(cuda.status).toBe('skipped');
+    expect(cuda.reason).toMatch(/head dim 12 .*CUDA kernels take \(multiples of 8 up to 256\).*--target cpu/);
+    expect(rewriteModel(m, { target: 'cpu' }).sites[0]!.status).toBe('fused');
+    await expectSameOutputs({ headDim: 12 }); // no target: the contract alone, which takes 12
+  });
+
+  it('fuses head dims both providers take, and refuses above each limit', () => {
+    expect(rewriteModel(attentionModel({ headDim: 16 }), { target: 'cuda' }).sites[0]!.status).toBe('fused');
+    expect(rewriteModel(attentionModel({ headDim: 264 }), { target: 'cuda' }).sites[0]!.reason).toMatch(/head dim 264/);
+    expect(rewriteModel(attentionModel({ headDim: 264 }), { target: 'cpu' }).sites[0]!.status).toBe('fused');
+  });
+});

@@ -17,8 +17,9 @@ it became, or why it was left as it is.
 
 Options:
   -o, --output OUT          where to write (default: IN with .fa.onnx, model.onnx -> model.fa.onnx)
-  --target cpu|cuda         provider the model is meant for (default: cuda); the rewriter may
-                            fuse only what that provider's kernels implement (ops/README.md)
+  --target cpu|cuda         provider the model is meant for (default: cuda): sites whose head
+                            dims its kernels do not take stay as they are, with the reason
+                            (CUDA: multiples of 8 up to 256; CPU: 1 to 512; ops/README.md)
   --compute-dtype keep|float16|bfloat16
                             precision of the fused attention (default: keep: every tensor keeps
                             its type, an fp32 model stays fp32). float16/bfloat16 casts around the

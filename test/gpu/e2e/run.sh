@@ -49,10 +49,13 @@ echo "== one op, chained: where the time of fa_onnx.FlashAttention goes" | tee "
 
 echo "== real-size models" | tee "$out/e2e.txt"
 python3 test/gpu/e2e/export_models.py /tmp/e2e 2>&1 | grep -v Warning | tail -4
-for m in encoder decoder; do
+for m in ${E2E_MODELS:-encoder decoder}; do
   $cli rewrite "/tmp/e2e/$m.onnx" -o "/tmp/e2e/$m.fa.onnx" --json > "/tmp/e2e/$m.report.json"
   node -e 'const r=require(process.argv[1]); console.log(r.summary, JSON.stringify(r.sites[0].attributes))' "/tmp/e2e/$m.report.json" | tee -a "$out/e2e.txt"
   python3 test/gpu/e2e/to_mha.py "/tmp/e2e/$m.fa.onnx" "/tmp/e2e/$m.mha.onnx" "/tmp/e2e/$m.report.json" 2>&1 | tail -2 | tee -a "$out/e2e.txt"
   (cd "$stage" && node compare.mjs "$m" "/tmp/e2e/$m.onnx" "/tmp/e2e/$m.fa.onnx" "/tmp/e2e/$m.mha.onnx" 2048 20) 2>&1 | tee -a "$out/e2e.txt"
+  if [ "${E2E_PROFILE:-0}" = 1 ]; then  # ONNX Runtime's per-op host times, original / fa-onnx / MHA
+    for v in "" .fa .mha; do (cd "$stage" && node profile.mjs "$out/profile-$m$v" "/tmp/e2e/$m$v.onnx") 2>&1 | grep -v onnxruntime: | tee -a "$out/profile.txt"; done
+  fi
   (cd "$stage" && FA_ONNX_HOPPER=0 node compare.mjs "$m (portable kernel)" "/tmp/e2e/$m.onnx" "/tmp/e2e/$m.fa.onnx" "/tmp/e2e/$m.mha.onnx" 2048 20) 2>&1 | grep -E 'portable|fa-onnx' | tee -a "$out/e2e.txt"
 done

@@ -20,7 +20,7 @@ cp "$built/fa_onnx_addon.node" "$s/build/Release/"
 cp -r "$ort_include" "$s/ort-include"
 cp -r node_modules/onnx-buf "$s/node_modules/"
 cp -r node_modules/@bufbuild/protobuf "$s/node_modules/@bufbuild/"
-cp test/gpu/e2e/compare.mjs test/gpu/e2e/op-bench.mjs .device-stage/p_e/ort-cuda-env.sh "$s/"
+cp test/gpu/e2e/compare.mjs test/gpu/e2e/op-bench.mjs test/gpu/e2e/profile.mjs .device-stage/p_e/ort-cuda-env.sh "$s/"
 # The ops library's sources as committed (what run.sh builds), whatever is being edited here.
 mkdir -p "$s/src" && git archive HEAD ops cmake CMakeLists.txt | tar -x -C "$s/src"
 echo "ops library sources of commit $(git rev-parse --short HEAD)" > "$s/commit.txt"

@@ -1,0 +1,32 @@
+"""Runs one forward call of the CUDA library a few times at one anchors-grid point, for a profiler
+(ncu) to attach to: python3 profile_point.py LIB.so D S causal [dtype]. The grid's shape rules
+(batch·S = 16k tokens, heads·D = 2048). Set FA_ONNX_HOPPER=0 for the portable kernel."""
+import math
+import sys
+
+import torch
+
+import fa
+
+
+def main():
+    lib = fa.load(sys.argv[1])
+    D, S, causal = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] in ("1", "true", "yes")
+    dt = {"bf16": torch.bfloat16, "fp16": torch.float16}[sys.argv[5] if len(sys.argv) > 5 else "bf16"]
+    B, H = 16384 // S, 2048 // D
+    q, k, v = (torch.randn(B, S, H, D, device="cuda", dtype=dt) for _ in range(3))
+    o = torch.empty_like(q)
+    p = fa.AttentionParams()
+    p.dtype, p.batch, p.heads_q, p.heads_kv = fa.DT[dt], B, H, H
+    p.seqlen_q, p.seqlen_k, p.head_dim, p.head_dim_v = S, S, D, D
+    p.scale, p.window_right = 1 / math.sqrt(D), (0 if causal else -1)
+    p.q, p.k, p.v, p.o = fa.view(q, "bshd"), fa.view(k, "bshd"), fa.view(v, "bshd"), fa.view(o, "bshd")
+    for _ in range(3):
+        err = fa.run(lib, p)
+        if err:
+            raise RuntimeError(err)
+    torch.cuda.synchronize()
+
+
+if __name__ == "__main__":
+    main()

@@ -14,6 +14,8 @@ out="${OUT:-bench/out}"
 mkdir -p "$out"
 arch="${FA_ONNX_CUDA_ARCHS:-90-real}"
 variants="${FWD_VARIANTS:-0}"
+# Build folders named after this checkout, so two trees run back to back on a warm machine never share one.
+build_root="/tmp/fa-gpu-build-$(pwd | md5sum | cut -c1-8)"
 export PYTHONUNBUFFERED=1
 status=0
 want() { [[ "$what" == all || ",$what," == *",$1,"* ]]; }
@@ -24,9 +26,9 @@ start=$(date +%s)
 : >"$out/build.log"
 pids=()
 for v in $variants; do  # the variants build side by side (one call must stay inside 10 minutes)
-  ( cmake -S test/gpu -B "/tmp/fa-gpu-build-mt$v" -DCMAKE_BUILD_TYPE=Release -DFA_ONNX_CUDA_ARCHS="$arch" \
+  ( cmake -S test/gpu -B "$build_root-mt$v" -DCMAKE_BUILD_TYPE=Release -DFA_ONNX_CUDA_ARCHS="$arch" \
       -DFA_ONNX_CUDA_FWD_MT="$v" -DCMAKE_CUDA_COMPILER="$(command -v nvcc)" -DFA_ONNX_CUDA_PTXAS_VERBOSE=ON &&
-    cmake --build "/tmp/fa-gpu-build-mt$v" -j "$(nproc)" ) >"$out/build-mt$v.log" 2>&1 &
+    cmake --build "$build_root-mt$v" -j "$(nproc)" ) >"$out/build-mt$v.log" 2>&1 &
   pids+=($!)
 done
 for pid in "${pids[@]}"; do wait "$pid" || build_failed=1; done
@@ -37,7 +39,7 @@ echo "built in $(( $(date +%s) - start )) s"
 grep -A2 "Function properties for .*fwd_kernel" "$out/build.log" | grep -B1 -E "[1-9][0-9]* bytes spill stores" |
   grep -oE "fwd_kernelI[^ ]*|[0-9]+ bytes spill stores" | paste - - | sort -u | sed 's/^/spill: /' || true
 libs=()
-for v in $variants; do libs+=("/tmp/fa-gpu-build-mt$v/libfa_gpu_shim.so"); done
+for v in $variants; do libs+=("$build_root-mt$v/libfa_gpu_shim.so"); done
 lib="${libs[0]}"
 
 if want check; then

@@ -6,7 +6,7 @@ set -uo pipefail
 mode=${1:-all}
 OUT=${OUT:-/tmp/fa_hopper_out}
 mkdir -p "$OUT"
-build=/tmp/fa_hopper_build
+build=/tmp/fa_hopper_build-$(pwd | md5sum | cut -c1-8)  # per checkout (warm machines are shared)
 mkdir -p "$build"
 export PYTHONUNBUFFERED=1
 status=0

@@ -2,8 +2,10 @@
 S 512..16384 with batch·S = 16k tokens and heads·D = 2048, causal or not, bf16 and fp16. Times
 fa-onnx's CUDA kernel and torch SDPA's flash and cuDNN backends in the same run, on the same BSHD
 inputs, with CUDA events (warm-up, median of many runs, input sets rotated beyond the L2).
-TFLOP/s = 4·B·H·Sq·Sk·D (half when causal) / time. Usage: python3 bench.py LIB.so OUT.json [LIB2.so]
-(LIB2: another build of the portable kernel, timed as "ours2")."""
+TFLOP/s = 4·B·H·Sq·Sk·D (half when causal) / time. Usage: python3 bench.py LIB.so OUT.json [LIB2.so ...]
+(LIB2, LIB3, ...: other builds of the portable kernel, timed as "ours2", "ours3", ...). Environment:
+BENCH_DTYPES (default "bf16 fp16") and BENCH_D (default "64 128 256") narrow the grid; BENCH_DISPATCH=0
+skips the dispatch column."""
 import json
 import math
 import os
@@ -37,10 +39,14 @@ def timed(fn, sets):
 def main():
     lib = fa.load(sys.argv[1])
     out_path = sys.argv[2]
-    lib2 = fa.load(sys.argv[3]) if len(sys.argv) > 3 else None  # another build of the portable kernel
+    extra = [(f"ours{i + 2}", fa.load(x)) for i, x in enumerate(sys.argv[3:])]  # other builds of the portable kernel
+    ours_names = ["ours"] + [n for n, _ in extra]
+    dtypes = [{"bf16": torch.bfloat16, "fp16": torch.float16}[x] for x in os.environ.get("BENCH_DTYPES", "bf16 fp16").split()]
+    dims = [int(x) for x in os.environ.get("BENCH_D", "64 128 256").split()]
+    with_dispatch = os.environ.get("BENCH_DISPATCH", "1") != "0"
     rows = []
-    for dt in (torch.bfloat16, torch.float16):
-        for D in (64, 128, 256):
+    for dt in dtypes:
+        for D in dims:
             for causal in (False, True):
                 for S in (512, 1024, 2048, 4096, 8192, 16384):
                     B, H = 16384 // S, 2048 // D
@@ -77,18 +83,18 @@ def main():
                     with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
                         ref = torch.nn.functional.scaled_dot_product_attention(
                             q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_causal=causal).transpose(1, 2).float()
-                    impls = [("ours", kernel(lib))] + ([("ours2", kernel(lib2))] if lib2 else []) + [
-                        ("dispatch", kernel(lib)), ("flash", sdpa(SDPBackend.FLASH_ATTENTION)),
-                        ("cudnn", sdpa(SDPBackend.CUDNN_ATTENTION))]
+                    impls = [("ours", kernel(lib))] + [(n, kernel(x)) for n, x in extra] + (
+                        [("dispatch", kernel(lib))] if with_dispatch else []) + [
+                        ("flash", sdpa(SDPBackend.FLASH_ATTENTION)), ("cudnn", sdpa(SDPBackend.CUDNN_ATTENTION))]
                     for name, fn in impls:
-                        if name in ("ours", "ours2"):
+                        if name in ours_names:
                             os.environ["FA_ONNX_HOPPER"] = "0"
                         else:
                             os.environ.pop("FA_ONNX_HOPPER", None)
                         try:
                             ms = timed(fn, sets)
                             row[name] = flop / (ms * 1e-3) / 1e12
-                            if name in ("ours", "ours2", "dispatch"):  # the timed kernel must compute the right thing
+                            if name in ours_names + ["dispatch"]:  # the timed kernel must compute the right thing
                                 o.fill_(float("nan"))
                                 fn(q, k, v, o)
                                 err = ((o.float() - ref).norm() / ref.norm()).item()
@@ -101,24 +107,26 @@ def main():
                     os.environ.pop("FA_ONNX_HOPPER", None)
                     rows.append(row)
                     f = lambda x: "  n/a" if x is None else f"{x:5.0f}"
-                    print(f"{row['dtype']:8s} D{D:<3d} S{S:<5d} causal={int(causal)}  ours {f(row['ours'])}  "
-                          f"ours2 {f(row.get('ours2'))}  "
-                          f"dispatch {f(row['dispatch'])}  flash {f(row['flash'])}  cudnn {f(row['cudnn'])}  "
-                          f"err {row.get('ours_err_vs_flash', math.nan):.1e}/{row.get('dispatch_err_vs_flash', math.nan):.1e}",
+                    print(f"{row['dtype']:8s} D{D:<3d} S{S:<5d} causal={int(causal)}  "
+                          + "".join(f"{n} {f(row.get(n))}  " for n in ours_names + ["dispatch"])
+                          + f"flash {f(row['flash'])}  cudnn {f(row['cudnn'])}  err "
+                          + "/".join(f"{row.get(n + '_err_vs_flash', math.nan):.1e}" for n in ours_names + ["dispatch"]),
                           flush=True)
                     del sets
     with open(out_path, "w") as fh:
         json.dump({"device": torch.cuda.get_device_name(), "torch": torch.__version__, "rows": rows}, fh, indent=1)
     # Short table last: TFLOP/s, ratio to flash and cuDNN.
-    print("\n| dtype | D | causal | S | ours (sm80 kernel) | ours2 (second build) | dispatch | flash | cuDNN | ours/flash "
-          "| ours2/flash | ours/cuDNN | dispatch/cuDNN |")
+    # ours: the first build (sm80 kernel); ours2..: the other builds; dispatch: what Run picks here.
+    print("\n| dtype | D | causal | S | " + " | ".join(ours_names) + " | dispatch | flash | cuDNN | "
+          + " | ".join(n + "/flash" for n in ours_names) + " | ours/cuDNN | dispatch/cuDNN |")
     for r in rows:
-        o, o2, dp, fl, cu = r["ours"], r.get("ours2"), r["dispatch"], r["flash"], r["cudnn"]
+        dp, fl, cu = r.get("dispatch"), r["flash"], r["cudnn"]
         ratio = lambda a, b: f"{a / b:.2f}" if a and b else "n/a"
         g = lambda x, w=False: "n/a" if x is None else f"{x:.0f}" + (" WRONG" if w else "")
-        print(f"| {r['dtype']} | {r['D']} | {int(r['causal'])} | {r['S']} | {g(o, r.get('ours_wrong'))} | "
-              f"{g(o2, r.get('ours2_wrong'))} | {g(dp, r.get('dispatch_wrong'))} | {g(fl)} | {g(cu)} | {ratio(o, fl)} | "
-              f"{ratio(o2, fl)} | {ratio(o, cu)} | {ratio(dp, cu)} |")
+        print(f"| {r['dtype']} | {r['D']} | {int(r['causal'])} | {r['S']} | "
+              + " | ".join(g(r.get(n), r.get(n + "_wrong")) for n in ours_names)
+              + f" | {g(dp, r.get('dispatch_wrong'))} | {g(fl)} | {g(cu)} | "
+              + " | ".join(ratio(r.get(n), fl) for n in ours_names) + f" | {ratio(r['ours'], cu)} | {ratio(dp, cu)} |")
 
 
 if __name__ == "__main__":

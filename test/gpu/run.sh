@@ -4,9 +4,12 @@
 # Builds the CUDA library + C-ABI shim (no ONNX Runtime needed), checks numerics against a float64
 # reference, runs compute-sanitizer memcheck and racecheck on a small grid, then the anchors-grid
 # benchmark and the per-feature benchmark (bench_features.py). Logs go to $OUT (or bench/out/ when OUT is unset).
-# FWD_VARIANTS="0 1" builds the portable kernel twice (FA_ONNX_CUDA_FWD_MT=0, the default: version 2 for
-# D <= 64, else 1; then 1: version 1 everywhere; 2: version 2 for D <= 128), checks the second's numerics
-# and times it beside the first in the same benchmark (column "ours2").
+# FWD_VARIANTS="0 3" builds the portable kernel once per entry, side by side (FA_ONNX_CUDA_FWD_MT: the
+# plain kernel's tile shapes, see plain_shape in ops/cuda/fwd_kernel.cuh; an entry may add definitions
+# after commas, e.g. "3,FA_ONNX_CUDA_FWD_FOLD=0"), checks each build's numerics and times the others
+# beside the first in the same benchmark (columns "ours2", "ours3", ...). Only the first build has the
+# Hopper kernel (the others are timed with FA_ONNX_HOPPER=0 anyway). CHECK_QUICK=1: the other builds'
+# numerics on the quick grid only.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 what="${1:-all}"
@@ -25,21 +28,27 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv,
 start=$(date +%s)
 : >"$out/build.log"
 pids=()
+bdir() { echo "$build_root-mt$(echo "$1" | tr -c 'A-Za-z0-9\n' '_')"; }
+first=1
 for v in $variants; do  # the variants build side by side (one call must stay inside 10 minutes)
-  ( cmake -S test/gpu -B "$build_root-mt$v" -DCMAKE_BUILD_TYPE=Release -DFA_ONNX_CUDA_ARCHS="$arch" \
-      -DFA_ONNX_CUDA_FWD_MT="$v" -DCMAKE_CUDA_COMPILER="$(command -v nvcc)" -DFA_ONNX_CUDA_PTXAS_VERBOSE=ON &&
-    cmake --build "$build_root-mt$v" -j "$(nproc)" ) >"$out/build-mt$v.log" 2>&1 &
+  cfg=${v%%,*}; defs=""; [[ "$v" == *,* ]] && defs=$(echo "${v#*,}" | tr ',' ';')
+  ( cmake -S test/gpu -B "$(bdir "$v")" -DCMAKE_BUILD_TYPE=Release -DFA_ONNX_CUDA_ARCHS="$arch" \
+      -DFA_ONNX_CUDA_FWD_MT="$cfg" -DFA_ONNX_CUDA_FWD_DEFS="$defs" -DFA_ONNX_CUDA_HOPPER=$([[ $first == 1 ]] && echo ON || echo OFF) \
+      -DCMAKE_CUDA_COMPILER="$(command -v nvcc)" -DFA_ONNX_CUDA_PTXAS_VERBOSE=ON &&
+    cmake --build "$(bdir "$v")" -j "$(nproc)" ) >"$(bdir "$v").log" 2>&1 &
   pids+=($!)
+  first=0
 done
 for pid in "${pids[@]}"; do wait "$pid" || build_failed=1; done
-for v in $variants; do cat "$out/build-mt$v.log" >>"$out/build.log"; rm -f "$out/build-mt$v.log"; done
+for v in $variants; do echo "=== build $v" >>"$out/build.log"; cat "$(bdir "$v").log" >>"$out/build.log"; done
 [[ -z "${build_failed:-}" ]] || { tail -50 "$out/build.log"; exit 1; }
 echo "built in $(( $(date +%s) - start )) s"
 # ptxas: every portable-kernel instantiation that spills (registers to local memory)
 grep -A2 "Function properties for .*fwd_kernel" "$out/build.log" | grep -B1 -E "[1-9][0-9]* bytes spill stores" |
   grep -oE "fwd_kernelI[^ ]*|[0-9]+ bytes spill stores" | paste - - | sort -u | sed 's/^/spill: /' || true
 libs=()
-for v in $variants; do libs+=("$build_root-mt$v/libfa_gpu_shim.so"); done
+for v in $variants; do libs+=("$(bdir "$v")/libfa_gpu_shim.so"); done
+vlist=($variants)
 lib="${libs[0]}"
 
 if want check; then
@@ -48,10 +57,10 @@ if want check; then
   FA_ONNX_HOPPER=0 python3 test/gpu/check.py "$lib" 2>&1 | tee "$out/check.log" | grep -v '^PASS' ; [[ ${PIPESTATUS[0]} == 0 ]] || status=1
   echo "== numerics, dispatch (Hopper kernel where it takes the params)"
   python3 test/gpu/check.py "$lib" 2>&1 | tee "$out/check-dispatch.log" | grep -v '^PASS' ; [[ ${PIPESTATUS[0]} == 0 ]] || status=1
-  if (( ${#libs[@]} > 1 )); then
-    echo "== numerics, portable kernel, second build (FA_ONNX_CUDA_FWD_MT=${variants##* })"
-    FA_ONNX_HOPPER=0 python3 test/gpu/check.py "${libs[1]}" 2>&1 | tee "$out/check-mt2.log" | grep -v '^PASS' ; [[ ${PIPESTATUS[0]} == 0 ]] || status=1
-  fi
+  for ((i = 1; i < ${#libs[@]}; i++)); do
+    echo "== numerics, portable kernel, build $((i + 1)) (${vlist[$i]})${CHECK_QUICK:+, quick grid}"
+    FA_ONNX_HOPPER=0 python3 test/gpu/check.py "${libs[$i]}" ${CHECK_QUICK:+--quick} 2>&1 | tee "$out/check-v$((i + 1)).log" | grep -v '^PASS' ; [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+  done
 fi
 if want sanitize; then
   : >"$out/sanitize.log"

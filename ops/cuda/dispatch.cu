@@ -18,7 +18,7 @@ namespace fa_onnx::cuda {
 namespace {
 
 struct DeviceInfo {
-  int major = 0, minor = 0, sms = 0;
+  int major = 0, minor = 0, sms = 0, smem_optin = 0;
 };
 
 std::string device_info(DeviceInfo* out) {
@@ -36,7 +36,8 @@ std::string device_info(DeviceInfo* out) {
   DeviceInfo d;
   if ((err = cudaDeviceGetAttribute(&d.major, cudaDevAttrComputeCapabilityMajor, dev)) != cudaSuccess ||
       (err = cudaDeviceGetAttribute(&d.minor, cudaDevAttrComputeCapabilityMinor, dev)) != cudaSuccess ||
-      (err = cudaDeviceGetAttribute(&d.sms, cudaDevAttrMultiProcessorCount, dev)) != cudaSuccess)
+      (err = cudaDeviceGetAttribute(&d.sms, cudaDevAttrMultiProcessorCount, dev)) != cudaSuccess ||
+      (err = cudaDeviceGetAttribute(&d.smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev)) != cudaSuccess)
     return std::string("CUDA: reading device attributes failed: ") + cudaGetErrorString(err);
   if (dev >= 0 && dev < 64) {
     cache[dev] = d;
@@ -100,6 +101,11 @@ cudaError_t launch(const AttentionParams& p, const SplitArgs& sa, cudaStream_t s
 }
 
 }  // namespace
+
+int device_smem_optin() {
+  DeviceInfo d;
+  return device_info(&d).empty() ? d.smem_optin : 0;  // 0: take the small-memory shape
+}
 
 std::string DeviceCapability(int* cc_major, int* cc_minor) {
   DeviceInfo d;

@@ -1,11 +1,13 @@
 // The portable forward kernel (FlashAttention-2 style, sm80+), one CTA per (query block, head,
-// batch[, key split]). Each warp owns 16 query rows; scores and the output accumulate in fp32
-// registers; K and V tiles stream through shared memory with cp.async, K of the next tile loading
-// while this tile's P·V runs and V loading while Q·Kᵀ runs.
+// batch[, key split]). Each warp owns 16 or 32 query rows; scores and the output accumulate in fp32
+// registers; K and V tiles stream through shared memory with cp.async: with two stages (plain kernel,
+// D <= 128) the next tile's K and V load while this tile computes, with one stage K of the next tile
+// loads while this tile's P·V runs and V while Q·Kᵀ runs.
 //
 // Compile-time: element type, head dim, converted-load path (fp32/FP8 inputs). Everything else
 // (causal, window, bias, mask, ALiBi, softcap, paging, varlen, splits) is a runtime branch that is
-// uniform over the CTA, so the instantiation count stays at 3 per head dim.
+// uniform over the CTA, so the instantiation count stays at 3 per head dim and kernel (plus D 256's
+// small-shared-memory fallback).
 //
 // Memory safety: lengths and offsets read from device memory (key_lengths, cache lengths,
 // cu_seqlens, block tables) are clamped to [0, the size the params declare] before use, so a bad
@@ -19,37 +21,84 @@
 #include "tile.cuh"
 
 #ifndef FA_ONNX_CUDA_FWD_MT
-#define FA_ONNX_CUDA_FWD_MT 0  // kernel version (see FwdConfig): 0 per head dim, 1 or 2 everywhere
+#define FA_ONNX_CUDA_FWD_MT 0  // plain-kernel tile shapes (see plain_shape): 0 the tuned default, others for comparisons
+#endif
+#ifndef FA_ONNX_CUDA_FWD_QK_UNROLL
+#define FA_ONNX_CUDA_FWD_QK_UNROLL 2  // Q·Kᵀ steps unrolled when Q is re-read from shared memory
+#endif
+#ifndef FA_ONNX_CUDA_FWD_STAGES
+#define FA_ONNX_CUDA_FWD_STAGES 2  // plain kernel: K/V buffers (2: a tile's loads are issued one tile ahead)
+#endif
+#ifndef FA_ONNX_CUDA_FWD_FOLD
+#define FA_ONNX_CUDA_FWD_FOLD 1  // plain kernel: softmax scale folded into the exponent's FMA (see the softmax)
 #endif
 
 namespace fa_onnx::cuda {
 
-// kGeneral: the bias/mask/ALiBi/softcap instantiation, which holds a tile's bias and mask values in
-// registers: it takes 64-key tiles at D <= 64 (128 would spill) and 32-key tiles at D 160-192, and
-// re-reads Q fragments from shared memory above D = 64.
-template <int kD, bool kGeneral = false>
+// One tile shape: m16 tiles per warp (kMT), warps, keys per tile, Q fragments in registers (else
+// re-read from shared memory for every key tile), CTAs per SM the register budget must allow.
+struct TileShape {
+  int mt, warps, bn;
+  bool q_in_regs;
+  int min_blocks;
+};
+
+// The per-block shared-memory opt-in limit of sm86/sm89 (and sm120): 99 KB. Shapes above it (D 256's
+// 128 x 64 tiles, 128 KB) have a small-memory fallback instantiation (kSmallSmem) chosen at launch.
+constexpr int kSmallSmemLimit = 99 * 1024;
+
+// Plain-kernel shapes. cfg 0 is the default; the others stay buildable for side-by-side timing
+// (test/gpu/run.sh FWD_VARIANTS; measured in bench/RESULTS.md, 2026-11-23): 1 = version 1 everywhere
+// (8 warps x 16 rows; at D 256 the 64 x 32 tile of 4 warps, also the small-memory fallback), 2 =
+// version 2 (4 warps x 32 rows, two CTAs per SM) up to D 128 with 32-key tiles above D 64, 3 =
+// FlashAttention-2's sm80-class shapes (version 2 with 128 keys at D 64 and 64 at D 128: both spill
+// here), 4 = 128-key tiles with Q in registers at D 64, two 8-warp CTAs per SM at D 128 (128 registers:
+// spills), 64 x 64 tiles of 4 warps at D 256.
+constexpr TileShape plain_shape(int d, int cfg) {
+  if (cfg == 1) return d <= 64 ? TileShape{1, 8, 128, true, 1} : d <= 128 ? TileShape{1, 8, 64, true, 1}
+                     : d <= 192 ? TileShape{1, 8, 64, false, 1} : TileShape{1, 4, 32, false, 1};
+  if (cfg == 2) return d <= 64 ? TileShape{2, 4, 64, d <= 32, 2} : d <= 128 ? TileShape{2, 4, 32, false, 2}
+                     : plain_shape(d, 0);
+  if (cfg == 3) return d <= 64 ? TileShape{2, 4, 128, d <= 32, 2} : d <= 128 ? TileShape{2, 4, 64, false, 2}
+                     : plain_shape(d, 0);
+  if (cfg == 4) return d <= 64 ? TileShape{2, 4, 128, d <= 64, 2} : d <= 128 ? TileShape{1, 8, 64, false, 2}
+                     : d <= 192 ? TileShape{1, 8, 64, false, 1} : TileShape{1, 4, 64, false, 2};
+  // 0: the default, the fastest per head dim on the H100 (bench/RESULTS.md, 2026-11-23): version 2
+  // with 64-key tiles up to D 64, version 1 with 64-key tiles above, and at D 256 FlashAttention-2's
+  // 128 x 64 tile over 8 warps (about 2x the 64 x 32 tile of 4 warps it replaced; 128 KB of shared
+  // memory, so sm86/sm89 take the fallback).
+  return d <= 64 ? plain_shape(d, 2) : d <= 192 ? plain_shape(d, 1) : TileShape{1, 8, 64, false, 1};
+}
+
+// General-kernel shapes (bias/mask/ALiBi/softcap), which hold a tile's bias and mask values in
+// registers: version 1's layout, 64-key tiles at D <= 64 (128 would spill) and 32-key tiles at D
+// 160-192, Q fragments re-read from shared memory above D = 64.
+constexpr TileShape general_shape(int d) {
+  return d <= 64 ? TileShape{1, 8, 64, true, 1} : d <= 128 ? TileShape{1, 8, 64, false, 1}
+       : d <= 192 ? TileShape{1, 8, 32, false, 1} : TileShape{1, 4, 32, false, 1};
+}
+
+template <int kD, bool kGeneral = false, bool kSmallSmem = false>
 struct FwdConfig {
   static constexpr int kDPad = (kD + 31) / 32 * 32;  // shared-memory row width (swizzle needs 32k)
   static constexpr int kChunks = kDPad / 8;          // 16-byte chunks per shared row
   static constexpr int kLoadChunks = kD / 8;         // chunks per row actually copied
-  // kMT: m16 tiles per warp. The kernel is written for any kMT. Version 1 is 1 m-tile per warp: 8 warps
-  // x 16 rows (4 warps for D = 256). Version 2 is FA2's layout: 4 warps x 32 rows, each K/V fragment
-  // feeding two MMAs (half the shared-memory reads per FLOP), two CTAs per SM. The default build
-  // (FA_ONNX_CUDA_FWD_MT=0) takes version 2 for D <= 64, where it measured faster on the H100, and
-  // version 1 above; 1 and 2 force one version (2: for D <= 128) for comparisons (README.md, "Versions").
-  // The general kernel keeps version 1's layout in every build (version 2's would spill).
-  static constexpr int kVersion = FA_ONNX_CUDA_FWD_MT == 0 ? (kD <= 64 ? 2 : 1) : FA_ONNX_CUDA_FWD_MT;
-  static constexpr int kMT = (kVersion == 2 && kD <= 128 && !kGeneral) ? 2 : 1;
-  static constexpr int kBM = kMT == 2 ? 128 : (kD <= 192 ? 128 : 64);  // query rows per CTA
-  static constexpr int kWarps = kBM / (16 * kMT);
-  static constexpr int kBN = kMT == 2 ? (kD <= 64 ? 64 : 32)
-                                      : (kD <= 64 ? (kGeneral ? 64 : 128) : (kD <= 128 || (kD <= 192 && !kGeneral) ? 64 : 32));  // keys per tile
+  // kSmallSmem: the fallback for devices whose per-block limit is under the shape's need (plain D 256).
+  static constexpr TileShape kShape = kGeneral ? general_shape(kD) : kSmallSmem ? plain_shape(kD, 1) : plain_shape(kD, FA_ONNX_CUDA_FWD_MT);
+  static constexpr int kMT = kShape.mt;       // m16 tiles per warp: each K/V fragment feeds kMT MMAs
+  static constexpr int kWarps = kShape.warps;
+  static constexpr int kBM = kWarps * 16 * kMT;  // query rows per CTA
+  static constexpr int kBN = kShape.bn;          // keys per tile
   static constexpr int kThreads = kWarps * 32;
-  // Q fragments in registers, else re-read from shared memory (the general kernel's bias and mask
-  // registers leave no room for them above D = 64).
-  static constexpr bool kQInRegs = kMT == 2 ? kD <= 32 : kD <= (kGeneral ? 64 : 128);
-  static constexpr int kMinBlocks = kMT == 2 ? 2 : 1;               // CTAs per SM the register budget must allow
-  static constexpr int kSmemBytes = (kBM + 2 * kBN) * kDPad * 2;
+  static constexpr bool kQInRegs = kShape.q_in_regs;
+  static constexpr int kMinBlocks = kShape.min_blocks;
+  // K/V stages: 2 (plain kernel, FA_ONNX_CUDA_FWD_STAGES=2) where the buffers stay within 96 KB.
+  static constexpr int kStages = !kGeneral && FA_ONNX_CUDA_FWD_STAGES == 2 && (kBM + 4 * kBN) * kDPad * 2 <= 96 * 1024 ? 2 : 1;
+  static constexpr int kSmemBytes = (kBM + 2 * kStages * kBN) * kDPad * 2;
+  static constexpr bool kNeedsSmallFallback = kSmemBytes > kSmallSmemLimit;
+  static constexpr int kQKUnroll = kQInRegs ? kD / 16 : FA_ONNX_CUDA_FWD_QK_UNROLL;  // (macros do not expand in pragmas)
+  // Scale folded into exp2's FMA (plain kernel; the general kernel adds its terms to scaled scores).
+  static constexpr bool kFoldScale = !kGeneral && FA_ONNX_CUDA_FWD_FOLD != 0;
 };
 
 // Key splitting (decode, small batch·heads): partial results go to fp32 scratch, combined later.
@@ -137,14 +186,15 @@ __device__ __forceinline__ void store_pair(const AttentionParams& p, int64_t e, 
 // mask row offsets, ALiBi's position), each term is one pass over the score registers, and a tile's
 // bias/mask values are loaded into registers during the tile before, so their latency hides behind
 // that tile's softmax and P·V. A separate instantiation keeps these registers out of the plain kernel.
-template <typename T, int kD, bool kConvert, bool kGeneral>
-__global__ void __launch_bounds__(FwdConfig<kD, kGeneral>::kThreads, FwdConfig<kD, kGeneral>::kMinBlocks) fwd_kernel(const AttentionParams p, const SplitArgs sa) {
-  using C = FwdConfig<kD, kGeneral>;
+template <typename T, int kD, bool kConvert, bool kGeneral, bool kSmallSmem = false>
+__global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kSmallSmem>::kThreads, FwdConfig<kD, kGeneral, kSmallSmem>::kMinBlocks)
+    fwd_kernel(const AttentionParams p, const SplitArgs sa) {
+  using C = FwdConfig<kD, kGeneral, kSmallSmem>;
   constexpr int kBM = C::kBM, kBN = C::kBN, kMT = C::kMT, kNT = kBN / 8, kDT = kD / 8, kKS = kD / 16;
   extern __shared__ __align__(128) unsigned char smem_raw[];
   T* sQ = reinterpret_cast<T*>(smem_raw);
-  T* sK = sQ + kBM * C::kDPad;
-  T* sV = sK + kBN * C::kDPad;
+  T* sK = sQ + kBM * C::kDPad;               // kStages K tiles, then kStages V tiles
+  T* sV = sK + C::kStages * kBN * C::kDPad;
 
   const int m_block = gridDim.x - 1 - blockIdx.x;  // heaviest (causal) blocks first
   const int h = blockIdx.y;
@@ -181,6 +231,11 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral>::kThreads, FwdConfig<k
   const float scale = p.scale * qk_descale;
   constexpr float kLog2e = 1.4426950408889634f;
   const float scale_log2 = scale * kLog2e;
+  // Folded scale (plain kernel, positive scale): the row max is taken over the raw scores, and each
+  // exponent is one FMA, ex2(s·scale_log2 - max·scale_log2), instead of a multiply pass and a
+  // subtract. Otherwise the scores are scaled first and the exponent's factor is 1.
+  const bool fold = C::kFoldScale && scale_log2 > 0.f;
+  const float exp_mul = fold ? scale_log2 : 1.f;
 
   auto load_tile = [&](T* s, const TensorView& tv, int row0, int rows, int len, int chunks, bool is_q) {
     for (int idx = tid; idx < rows * C::kLoadChunks; idx += C::kThreads) {
@@ -193,6 +248,43 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral>::kThreads, FwdConfig<k
         e += c * 8;
       }
       tile::load_chunk<T, kConvert>(s + tile::swizzle<C::kChunks>(r, c) * 8, tv.data, e, valid, p.dtype);
+    }
+  };
+
+  // K/V tiles, fast path (contiguous cache, full-width heads, native dtype, the common case): each
+  // thread copies one fixed 16-byte column of rows r0, r0 + kRowStep, ..., so per tile a chunk costs a
+  // compare and one cp.async from a base pointer, with the shared-memory offset an immediate (the
+  // swizzle of rows r0 + i·kRowStep is the same when kRowStep is a multiple of 8). The general loader
+  // above spends ~40 instructions a chunk on 64-bit index arithmetic and the paged-cache branch
+  // (measured: the kernel was issue-bound on it, bench/RESULTS.md 2026-11-23).
+  constexpr int kRowStep = C::kThreads / C::kLoadChunks;
+  constexpr bool kFastKV = !kConvert && C::kThreads % C::kLoadChunks == 0 && kRowStep % 8 == 0 && kBN % kRowStep == 0;
+  const bool fast_kv = kFastKV && p.block_table == nullptr && qk_chunks == C::kLoadChunks && v_chunks == C::kLoadChunks;
+  const int ld_r0 = tid / C::kLoadChunks, ld_c = tid % C::kLoadChunks;
+  const int ld_soff = tile::swizzle<C::kChunks>(ld_r0, ld_c) * 8;  // element offset in a K/V tile
+  auto row_src = [&](const TensorView& tv) {  // this thread's first chunk (contiguous layout; only used when fast_kv)
+    return static_cast<const T*>(tv.data) + b * tv.batch_stride + int64_t(si.k_start + ld_r0) * tv.seq_stride +
+           hk * tv.head_stride + ld_c * 8;
+  };
+  const T* k_src = row_src(p.k);
+  const T* v_src = row_src(p.v);
+  auto load_kv = [&](T* s, const TensorView& tv, const T* src, int n0, int chunks) {
+    if (kFastKV && fast_kv) {
+      const T* at = src + n0 * tv.seq_stride;
+      const int64_t step = kRowStep * tv.seq_stride;
+      const uint32_t dst = tile::smem_addr(s + ld_soff);
+      if (n0 + kBN <= si.len_k) {  // a full tile: no row checks
+#pragma unroll
+        for (int i = 0; i < kBN / kRowStep; ++i, at += step) tile::cp_async16(dst + i * kRowStep * C::kChunks * 16, at, true);
+      } else {  // rows at or past len_k: zero fill, nothing read (the source is then the tensor's start)
+#pragma unroll
+        for (int i = 0; i < kBN / kRowStep; ++i, at += step) {
+          const bool valid = n0 + ld_r0 + i * kRowStep < si.len_k;
+          tile::cp_async16(dst + i * kRowStep * C::kChunks * 16, valid ? at : tv.data, valid);
+        }
+      }
+    } else {
+      load_tile(s, tv, n0, kBN, si.len_k, chunks, false);
     }
   };
 
@@ -356,7 +448,8 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral>::kThreads, FwdConfig<k
 
   if (n_begin < n_end) {
     load_tile(sQ, p.q, m0, kBM, si.len_q, qk_chunks, true);
-    load_tile(sK, p.k, n_begin * kBN, kBN, si.len_k, qk_chunks, false);
+    load_kv(sK, p.k, k_src, n_begin * kBN, qk_chunks);
+    if constexpr (C::kStages == 2) load_kv(sV, p.v, v_src, n_begin * kBN, v_chunks);
     tile::cp_async_commit();
   }
 
@@ -364,7 +457,12 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral>::kThreads, FwdConfig<k
   for (int n = n_begin; n < n_end; ++n) {
     const int n0 = n * kBN;
     tile::cp_async_wait_all();
-    __syncthreads();  // K(n) visible; every warp is done with V(n-1)
+    // One stage: K(n) visible, every warp done with V(n-1). Two: K(n) and V(n) visible, every warp
+    // done with tile n-1, whose buffers take tile n+1 now (a whole tile's time to land).
+    __syncthreads();
+    const int buf = C::kStages == 2 ? ((n - n_begin) & 1) * kBN * C::kDPad : 0;  // tile n_begin is in buffer 0
+    T* const sKn = sK + buf;
+    T* const sVn = sV + buf;
     if constexpr (C::kQInRegs) {
       if (n == n_begin) {
 #pragma unroll
@@ -373,8 +471,17 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral>::kThreads, FwdConfig<k
           for (int ks = 0; ks < kKS; ++ks) q_frag(qf[mt][ks], mt, ks);
       }
     }
-    load_tile(sV, p.v, n0, kBN, si.len_k, v_chunks, false);
-    tile::cp_async_commit();
+    if constexpr (C::kStages == 2) {
+      if (n + 1 < n_end) {
+        const int nbuf = kBN * C::kDPad - buf;
+        load_kv(sK + nbuf, p.k, k_src, n0 + kBN, qk_chunks);
+        load_kv(sV + nbuf, p.v, v_src, n0 + kBN, v_chunks);
+        tile::cp_async_commit();
+      }
+    } else {
+      load_kv(sV, p.v, v_src, n0, v_chunks);
+      tile::cp_async_commit();
+    }
 
     // S = Q Kᵀ: each K fragment feeds kMT MMAs.
     float s[kMT][kNT][4];
@@ -382,7 +489,9 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral>::kThreads, FwdConfig<k
     for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
       for (int nt = 0; nt < kNT; ++nt) s[mt][nt][0] = s[mt][nt][1] = s[mt][nt][2] = s[mt][nt][3] = 0.f;
-#pragma unroll
+    // With Q in shared memory nothing is indexed by ks, so the loop need not be unrolled: fully
+    // unrolled, the compiler hoists every step's fragment loads and the big shapes spill.
+#pragma unroll(C::kQKUnroll)
     for (int ks = 0; ks < kKS; ++ks) {
       uint32_t a[kMT][4];
 #pragma unroll
@@ -397,7 +506,7 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral>::kThreads, FwdConfig<k
 #pragma unroll
       for (int np = 0; np < kNT / 2; ++np) {
         uint32_t kb[4];
-        tile::ldmatrix_x4(kb, tile::smem_addr(sK + tile::swizzle<C::kChunks>(np * 16 + k_row, ks * 2 + k_chunk) * 8));
+        tile::ldmatrix_x4(kb, tile::smem_addr(sKn + tile::swizzle<C::kChunks>(np * 16 + k_row, ks * 2 + k_chunk) * 8));
 #pragma unroll
         for (int mt = 0; mt < kMT; ++mt) {
           tile::mma16816<T>(s[mt][2 * np], a[mt], kb[0], kb[1]);
@@ -420,7 +529,7 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral>::kThreads, FwdConfig<k
         for (int nt = 0; nt < kNT; ++nt)
 #pragma unroll
           for (int x = 0; x < 4; ++x) s[mt][nt][x] = cap_out * tile::tanh_fast(s[mt][nt][x] * cap_in);
-    } else {
+    } else if (!fold) {
 #pragma unroll
       for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
@@ -494,11 +603,13 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral>::kThreads, FwdConfig<k
         }
     }
 
-    tile::cp_async_wait_all();
-    __syncthreads();  // V(n) visible; every warp is done with K(n)
-    if (n + 1 < n_end) {
-      load_tile(sK, p.k, n0 + kBN, kBN, si.len_k, qk_chunks, false);
-      tile::cp_async_commit();
+    if constexpr (C::kStages == 1) {
+      tile::cp_async_wait_all();
+      __syncthreads();  // V(n) visible; every warp is done with K(n)
+      if (n + 1 < n_end) {
+        load_kv(sK, p.k, k_src, n0 + kBN, qk_chunks);
+        tile::cp_async_commit();
+      }
     }
 
     // Online softmax per row; a quad of lanes shares a row.
@@ -506,19 +617,20 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral>::kThreads, FwdConfig<k
     for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
       for (int r = 0; r < 2; ++r) {
-        float mx = row_max[mt][r];
+        float mx = s[mt][0][2 * r];  // this tile's max, in the scores' units (raw when folded)
 #pragma unroll
         for (int nt = 0; nt < kNT; ++nt) mx = fmaxf(mx, fmaxf(s[mt][nt][2 * r], s[mt][nt][2 * r + 1]));
         mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
         mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        mx = fmaxf(row_max[mt][r], mx * exp_mul);  // running max, log2 units
         const float m_use = mx == -INFINITY ? 0.f : mx;  // all -inf so far: keep exp2 finite
         const float alpha = tile::exp2_approx(row_max[mt][r] - m_use);
         row_max[mt][r] = mx;
         float sum = 0.f;
 #pragma unroll
         for (int nt = 0; nt < kNT; ++nt) {
-          s[mt][nt][2 * r] = tile::exp2_approx(s[mt][nt][2 * r] - m_use);
-          s[mt][nt][2 * r + 1] = tile::exp2_approx(s[mt][nt][2 * r + 1] - m_use);
+          s[mt][nt][2 * r] = tile::exp2_approx(fmaf(s[mt][nt][2 * r], exp_mul, -m_use));
+          s[mt][nt][2 * r + 1] = tile::exp2_approx(fmaf(s[mt][nt][2 * r + 1], exp_mul, -m_use));
           sum += s[mt][nt][2 * r] + s[mt][nt][2 * r + 1];
         }
         row_sum[mt][r] = row_sum[mt][r] * alpha + sum;
@@ -544,7 +656,7 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral>::kThreads, FwdConfig<k
 #pragma unroll
       for (int dp = 0; dp < kD / 16; ++dp) {
         uint32_t vb[4];
-        tile::ldmatrix_x4_trans(vb, tile::smem_addr(sV + tile::swizzle<C::kChunks>(kk * 16 + v_row, dp * 2 + v_chunk) * 8));
+        tile::ldmatrix_x4_trans(vb, tile::smem_addr(sVn + tile::swizzle<C::kChunks>(kk * 16 + v_row, dp * 2 + v_chunk) * 8));
 #pragma unroll
         for (int mt = 0; mt < kMT; ++mt) {
           tile::mma16816<T>(o[mt][2 * dp], a[mt], vb[0], vb[1]);
@@ -579,23 +691,26 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral>::kThreads, FwdConfig<k
         continue;
       }
       const int64_t oe = b * p.o.batch_stride + int64_t(si.q_start + i) * p.o.seq_stride + h * p.o.head_stride;
-      const float inv = empty ? 0.f : v_scale / sum;
+      if (empty) {  // a rolled loop: the masked-row value (a loop over keys itself) is inlined once, not per column
+#pragma unroll 1
+        for (int col = t4 * 2; col < dv; col += 8)
+          store_pair<T, kConvert>(p, oe + col, masked_row_value(p, si, b, hk, col), masked_row_value(p, si, b, hk, col + 1));
+      } else {
+        const float inv = v_scale / sum;
 #pragma unroll
-      for (int d = 0; d < kDT; ++d) {
-        const int col = d * 8 + t4 * 2;
-        if (col >= dv) continue;
-        float x = o[mt][d][2 * r] * inv, y = o[mt][d][2 * r + 1] * inv;
-        if (empty) {
-          x = masked_row_value(p, si, b, hk, col);
-          y = masked_row_value(p, si, b, hk, col + 1);
+        for (int d = 0; d < kDT; ++d) {
+          const int col = d * 8 + t4 * 2;
+          if (col < dv) store_pair<T, kConvert>(p, oe + col, o[mt][d][2 * r] * inv, o[mt][d][2 * r + 1] * inv);
         }
-        store_pair<T, kConvert>(p, oe + col, x, y);
       }
       if (p.lse != nullptr && t4 == 0)
         p.lse[b * p.lse_batch_stride + h * p.lse_head_stride + int64_t(si.q_start + i) * p.lse_seq_stride] =
             lse2 * 0.6931471805599453f;
     }
 }
+
+// The current device's per-block shared-memory opt-in limit (cached; dispatch.cu).
+int device_smem_optin();
 
 // Host side: launches one instantiation (defined in fwd_launch.cuh, instantiated in one file per head
 // dim and kernel: fwd_hdim<D>.cu plain, fwd_hdim<D>_general.cu general, so the build runs in parallel).

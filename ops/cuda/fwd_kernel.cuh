@@ -92,8 +92,10 @@ struct FwdConfig {
   static constexpr int kThreads = kWarps * 32;
   static constexpr bool kQInRegs = kShape.q_in_regs;
   static constexpr int kMinBlocks = kShape.min_blocks;
-  // K/V stages: 2 (plain kernel, FA_ONNX_CUDA_FWD_STAGES=2) where the buffers stay within 96 KB.
-  static constexpr int kStages = !kGeneral && FA_ONNX_CUDA_FWD_STAGES == 2 && (kBM + 4 * kBN) * kDPad * 2 <= 96 * 1024 ? 2 : 1;
+  // K/V stages: 2 (plain kernel, FA_ONNX_CUDA_FWD_STAGES=2) where the buffers stay within 96 KB. The
+  // small-memory fallback keeps one: it is the shape that ran on a GPU that way (only Hopper here).
+  static constexpr int kStages =
+      !kGeneral && !kSmallSmem && FA_ONNX_CUDA_FWD_STAGES == 2 && (kBM + 4 * kBN) * kDPad * 2 <= 96 * 1024 ? 2 : 1;
   static constexpr int kSmemBytes = (kBM + 2 * kStages * kBN) * kDPad * 2;
   static constexpr bool kNeedsSmallFallback = kSmemBytes > kSmallSmemLimit;
   static constexpr int kQKUnroll = kQInRegs ? kD / 16 : FA_ONNX_CUDA_FWD_QK_UNROLL;  // (macros do not expand in pragmas)

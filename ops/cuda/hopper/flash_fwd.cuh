@@ -165,6 +165,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   constexpr int kStages = Shape::kStages, kColBlocks = Shape::kColBlocks;
   constexpr int kConsumers = Shape::kConsumers;
   constexpr int kConsumerWarps = 4 * kConsumers;
+  static_assert(kExtra == kExtraNone || kBlockN <= 128, "bias/mask code reads at most 128 keys a block");
 
   extern __shared__ __align__(1024) uint8_t smem_raw[];
   // 128-byte swizzle repeats every 1024 bytes: tiles must start on such a boundary.

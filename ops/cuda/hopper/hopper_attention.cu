@@ -18,8 +18,11 @@
 #ifndef FA_HOPPER_PINGPONG
 #define FA_HOPPER_PINGPONG 1
 #endif
-#ifndef FA_HOPPER_D128_BN
-#define FA_HOPPER_D128_BN 128
+#ifndef FA_HOPPER_D128_BN  // key block of the plain D 128 kernel on long keys (below); 160/176/192
+#define FA_HOPPER_D128_BN 128  // measured within noise of 128 (bench/RESULTS.md), so 128
+#endif
+#ifndef FA_HOPPER_D128_WIDE_MIN_SK  // the shortest key length that takes FA_HOPPER_D128_BN
+#define FA_HOPPER_D128_WIDE_MIN_SK 4096
 #endif
 #ifndef FA_HOPPER_D64_WGS
 #define FA_HOPPER_D64_WGS 3
@@ -189,7 +192,9 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   a.num_splits = 1;
   const int key_blocks = (p.seqlen_k + Shape::kBlockN - 1) / Shape::kBlockN;
   const char* split_env = std::getenv("FA_ONNX_HOPPER_SPLIT");  // "0": never split (for comparisons)
-  const bool may_split = split_env == nullptr || std::strcmp(split_env, "0") != 0;
+  // The wide D 128 blocks run only with a tile per SM (LaunchByDim): no split instantiation for them.
+  constexpr bool kMaySplit = Shape::kBlockN <= 128;
+  const bool may_split = kMaySplit && (split_env == nullptr || std::strcmp(split_env, "0") != 0);
   if (may_split && base_tiles < sms && key_blocks >= 4)
     a.num_splits = std::min({16, (sms + base_tiles - 1) / base_tiles, key_blocks / 2});
   if (a.num_splits > 1) {
@@ -259,16 +264,19 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   a.lse_head_stride = p.lse_head_stride;
   a.lse_seq_stride = p.lse_seq_stride;
 
-  auto kernel = a.num_splits > 1 ? FlashFwdHopper<T, Shape, FA_HOPPER_PINGPONG != 0, true, kExtra>
-                                 : FlashFwdHopper<T, Shape, FA_HOPPER_PINGPONG != 0, false, kExtra>;
+  constexpr bool kPP = FA_HOPPER_PINGPONG != 0;
+  auto kernel = FlashFwdHopper<T, Shape, kPP, false, kExtra>;
+  if constexpr (kMaySplit)
+    if (a.num_splits > 1) kernel = FlashFwdHopper<T, Shape, kPP, true, kExtra>;
   static std::once_flag once;
   static cudaError_t attr_err = cudaSuccess;
   std::call_once(once, [&] {
-    attr_err = cudaFuncSetAttribute(FlashFwdHopper<T, Shape, FA_HOPPER_PINGPONG != 0, false, kExtra>,
+    attr_err = cudaFuncSetAttribute(FlashFwdHopper<T, Shape, kPP, false, kExtra>,
                                     cudaFuncAttributeMaxDynamicSharedMemorySize, Shape::kSmemBytes);
-    if (attr_err == cudaSuccess)
-      attr_err = cudaFuncSetAttribute(FlashFwdHopper<T, Shape, FA_HOPPER_PINGPONG != 0, true, kExtra>,
-                                      cudaFuncAttributeMaxDynamicSharedMemorySize, Shape::kSmemBytes);
+    if constexpr (kMaySplit)
+      if (attr_err == cudaSuccess)
+        attr_err = cudaFuncSetAttribute(FlashFwdHopper<T, Shape, kPP, true, kExtra>,
+                                        cudaFuncAttributeMaxDynamicSharedMemorySize, Shape::kSmemBytes);
   });
   if (attr_err != cudaSuccess) return std::string("Hopper kernel: ") + cudaGetErrorString(attr_err);
   const int grid = std::min(a.num_tiles, sms);
@@ -300,7 +308,19 @@ std::string LaunchByDim(const AttentionParams& p, cudaStream_t stream, Scratch& 
         return Launch<T, FwdShape<64, 128, 4, FA_HOPPER_D64_EXTRA_WGS>, kExtra>(p, stream, scratch);
       else
         return Launch<T, FwdShape<64, 128, 4, 2>, kExtra>(p, stream, scratch);
-    case 128: return Launch<T, FwdShape<128, FA_HOPPER_D128_BN, 2>, kExtra>(p, stream, scratch);
+    case 128:
+      // A build with FA_HOPPER_D128_BN > 128 takes wider key blocks only for the plain kernel without
+      // windows on long keys with a tile per SM or more: the bias/mask code reads 128-key blocks (4
+      // keys a lane), causal tiles waste more keys on the diagonal, short key ranges measured slower
+      // and the split instantiation spills at 176.
+      if constexpr (kExtra == kExtraNone && FA_HOPPER_D128_BN != 128) {
+        static const int sms = SmCount();
+        const int64_t tiles = int64_t((p.seqlen_q + 127) / 128) * p.heads_q * p.batch;
+        if (EffectiveWindow(p.window_left, p) < 0 && EffectiveWindow(p.window_right, p) < 0 &&
+            p.seqlen_k >= FA_HOPPER_D128_WIDE_MIN_SK && tiles >= sms)
+          return Launch<T, FwdShape<128, FA_HOPPER_D128_BN, 2>, kExtra>(p, stream, scratch);
+      }
+      return Launch<T, FwdShape<128, 128, 2>, kExtra>(p, stream, scratch);
     case 256: return Launch<T, FwdShape<256, FA_HOPPER_D256_BN, 2>, kExtra>(p, stream, scratch);
     default: return "Hopper kernel: head dim not 64/128/256";
   }

@@ -138,6 +138,11 @@ def numerics_cases():
             dict(dtype=torch.bfloat16, D=D, B=2, Hq=4, Hk=2, Sq=64, Sk=2048, key_lengths=[2048, 300], softcap=20.0),
             dict(dtype=torch.bfloat16, D=D, B=1, Hq=4, Hk=4, Sq=256, Sk=4096, window=(500, 100), bottom_right=True),
         ]
+    # D 128 on long keys with a tile per SM: the 176-key blocks (hopper_attention.cu), odd lengths.
+    c += [
+        dict(dtype=torch.bfloat16, D=128, B=2, Hq=8, Hk=4, Sq=1100, Sk=4500, layout="BHSD"),
+        dict(dtype=torch.float16, D=128, B=2, Hq=8, Hk=8, Sq=1100, Sk=4200, key_lengths=[4200, 4097]),
+    ]
     # Bias and boolean mask: per key (broadcast over query rows: key padding) and per element.
     BIG = 2**31 - 1
     for dtype in (torch.bfloat16, torch.float16):
@@ -281,7 +286,9 @@ def sanitize(kern):
     for case in [dict(dtype=torch.bfloat16, D=D, B=1, Hq=2, Hk=1, Sq=200, Sk=333, causal=True, bottom_right=True)
                  for D in (64, 128, 256)] + [dict(dtype=torch.float16, D=128, B=2, Hq=2, Hk=2, Sq=130, Sk=260,
                                                   key_lengths=[5, 260], window=(50, 7)),
-                 dict(dtype=torch.bfloat16, D=128, B=1, Hq=2, Hk=1, Sq=70, Sk=1500, key_lengths=[900])] + [
+                 dict(dtype=torch.bfloat16, D=128, B=1, Hq=2, Hk=1, Sq=70, Sk=1500, key_lengths=[900]),
+                 # D 128 176-key blocks: long keys, a tile per SM or more, odd lengths
+                 dict(dtype=torch.bfloat16, D=128, B=1, Hq=132, Hk=4, Sq=130, Sk=4100)] + [
                  # bias/mask: rows past Sq and keys past Sk (odd sizes), per key, per element, split
                  dict(dtype=torch.float16, D=D, B=2, Hq=2, Hk=1, Sq=131, Sk=211, mask=(2, 1, 1, 211), mask_lens=[211, 7],
                       bias=(1, 2, 1, 211), causal=True) for D in (64, 128, 256)] + [
@@ -377,18 +384,24 @@ def bench(kern, dtypes):
 
 
 def subset(kern, label):
-    """Ours only, on a few grid points: compares build variants (run.sh builds them)."""
-    for D in (64, 128, 256):
-        for causal in (False, True):
-            for S in (512, 2048, 8192, 16384):
+    """Ours only, on a few grid points: compares build variants (run.sh builds them). SUBSET_D,
+    SUBSET_S, SUBSET_CAUSAL (space-separated) narrow the points; SUBSET_DTYPE=fp16 (default bf16)."""
+    import os
+    dims = [int(x) for x in os.environ.get("SUBSET_D", "64 128 256").split()]
+    seqs = [int(x) for x in os.environ.get("SUBSET_S", "512 2048 8192 16384").split()]
+    causals = [bool(int(x)) for x in os.environ.get("SUBSET_CAUSAL", "0 1").split()]
+    dtype = torch.float16 if os.environ.get("SUBSET_DTYPE") == "fp16" else torch.bfloat16
+    for D in dims:
+        for causal in causals:
+            for S in seqs:
                 B, H = 16384 // S, 2048 // D
                 flops = 4 * B * H * S * S * D / (2 if causal else 1)
-                sets = make_qkv(B, S, S, H, H, D, torch.bfloat16, "BSHD", sets=3)
+                sets = make_qkv(B, S, S, H, H, D, dtype, "BSHD", sets=3)
                 outs = [torch.empty_like(q) for q, _, _ in sets]
                 launches = [kern.prepare(q, k, v, o, window=(-1, 0) if causal else (-1, -1))
                             for (q, k, v), o in zip(sets, outs)]
                 ms = time_ms(lambda i: launches[i](), [(i,) for i in range(3)])
-                print(f"variant {label}: bf16 D{D} causal{int(causal)} S{S}: {flops / (ms * 1e-3) / 1e12:.0f} TFLOP/s", flush=True)
+                print(f"variant {label}: {str(dtype)[6:]} D{D} causal{int(causal)} S{S}: {flops / (ms * 1e-3) / 1e12:.0f} TFLOP/s", flush=True)
                 del sets, outs, launches
     return 0
 

@@ -552,7 +552,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
           const float m_new = mx[r] * mult;
           scale_o[r] = 1.f;
           if (m_new > m_run[r] + kRescaleThreshold) {
-            scale_o[r] = Exp2(m_run[r] - m_new);  // 0 on the first block (m_run = -inf)
+            scale_o[r] = tile::exp2_approx(m_run[r] - m_new);  // 0 on the first block (m_run = -inf)
             m_run[r] = m_new;
             l_run[r] *= scale_o[r];
           }
@@ -562,7 +562,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         for (int i = 0; i < 8; ++i) part[i] = 0.f;
 #pragma unroll
         for (int i = 0; i < kSRegs; ++i) {
-          s[i] = Exp2(fmaf(s[i], mult, -base[(i % 4) / 2]));
+          s[i] = tile::exp2_approx(fmaf(s[i], mult, -base[(i % 4) / 2]));
           part[i % 8] += s[i];
         }
         l_run[0] += (part[0] + part[1]) + (part[4] + part[5]);
@@ -574,10 +574,10 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 #pragma unroll
         for (int kk = 0; kk < kBlockN / 16; ++kk) {
           const int c0 = 2 * kk * 4, c1 = (2 * kk + 1) * 4;
-          p[kk][0] = PackPair<T>(s[c0 + 0], s[c0 + 1]);
-          p[kk][1] = PackPair<T>(s[c0 + 2], s[c0 + 3]);
-          p[kk][2] = PackPair<T>(s[c1 + 0], s[c1 + 1]);
-          p[kk][3] = PackPair<T>(s[c1 + 2], s[c1 + 3]);
+          p[kk][0] = tile::pack2<T>(s[c0 + 0], s[c0 + 1]);
+          p[kk][1] = tile::pack2<T>(s[c0 + 2], s[c0 + 3]);
+          p[kk][2] = tile::pack2<T>(s[c1 + 0], s[c1 + 1]);
+          p[kk][3] = tile::pack2<T>(s[c1 + 2], s[c1 + 3]);
         }
       };
       auto rescale_o = [&](const float (&scale_o)[2]) {
@@ -679,7 +679,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 #pragma unroll
         for (int c = 0; c < kD / 8; ++c)
           *reinterpret_cast<uint32_t*>(srow + (c * 8 + col_in_chunk) * 2) =
-              PackPair<T>(o[c * 4 + 2 * r] * inv[r], o[c * 4 + 2 * r + 1] * inv[r]);
+              tile::pack2<T>(o[c * 4 + 2 * r] * inv[r], o[c * 4 + 2 * r + 1] * inv[r]);
       }
       NamedBarrierSync(4 + wg, 128);
       constexpr int kChunks = kD / 8;  // 16-byte chunks per row
@@ -701,7 +701,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 #pragma unroll
         for (int c = 0; c < kD / 8; ++c)
           *reinterpret_cast<uint32_t*>(o_row + c * 8 + col_in_chunk) =
-              PackPair<T>(o[c * 4 + 2 * r] * inv[r], o[c * 4 + 2 * r + 1] * inv[r]);
+              tile::pack2<T>(o[c * 4 + 2 * r] * inv[r], o[c * 4 + 2 * r + 1] * inv[r]);
       }
     }
     if (args.lse != nullptr && (lane % 4) == 0) {
@@ -764,7 +764,7 @@ __global__ void __launch_bounds__(128) CombineSplits(const FwdArgs a) {
   float mx = my_lse;
 #pragma unroll
   for (int d = 16; d > 0; d /= 2) mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, d));
-  const float w = (my_lse == -INFINITY) ? 0.f : Exp2(my_lse - mx);
+  const float w = (my_lse == -INFINITY) ? 0.f : tile::exp2_approx(my_lse - mx);
   float sum = w;
 #pragma unroll
   for (int d = 16; d > 0; d /= 2) sum += __shfl_xor_sync(0xffffffff, sum, d);

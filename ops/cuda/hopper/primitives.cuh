@@ -8,6 +8,7 @@
 #include <cuda_fp16.h>
 #include <cstdint>
 
+#include "../tile.cuh"
 #include "wgmma_ops.cuh"
 
 namespace fa_onnx::cuda::hopper {
@@ -135,24 +136,7 @@ __device__ inline bool ElectOne() {
 
 // ---- numerics ----
 
-__device__ inline float Exp2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-  return y;
-}
-
-template <typename T>
-__device__ inline uint32_t PackPair(float lo, float hi);
-template <>
-__device__ inline uint32_t PackPair<__nv_bfloat16>(float lo, float hi) {
-  __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<uint32_t*>(&v);
-}
-template <>
-__device__ inline uint32_t PackPair<__half>(float lo, float hi) {
-  __half2 v = __floats2half2_rn(lo, hi);
-  return *reinterpret_cast<uint32_t*>(&v);
-}
+// ex2 and 16-bit packing: the portable kernel's (../tile.cuh: tile::exp2_approx, tile::pack2).
 
 // One 16-bit value (the low or high half of a packed pair) as float.
 template <typename T>

@@ -230,6 +230,8 @@ def main():
         dense(lib, "quick fp32 D96 keylen", F32, D=96, B=2, Hq=2, Sq=33, Sk=80, key_len=[0, 50])
         dense(lib, "quick fp8 D256", F8, D=256, B=1, Hq=2, Sq=33, Sk=80)
         dense(lib, "quick split decode D64", D=64, B=1, Hq=2, Hk=1, Sq=1, Sk=1000)
+        dense(lib, "quick uniform masked rows D128", FP, D=128, B=2, Hq=4, Hk=2, Sq=70, Sk=130, mask=(2, 1, 1, 130),
+              causal=True, wl=0, masked="uniform")
         varlen(lib, "quick varlen", D=32)
         kvcache(lib, "quick paged kv append", D=64, B=2, Hq=4, Hk=2, Sq=2, S_max=100, seqlens=(0, 90), paged=True)
     else:
@@ -257,6 +259,10 @@ def main():
                 for m in ("zero", "uniform", "nan"):
                     dense(lib, f"{n} D{D} bool mask masked_rows={m}", dt, D=D, mask=(2, 4, 130, 130), masked=m)
                 dense(lib, f"{n} D{D} mask [B,1,1,Sk]", dt, D=D, mask=(2, 1, 1, 130))
+                # key padding + causal with a one-key window: every row whose own key is padded out has no
+                # key left, so "uniform" fills many rows (the Hopper kernel's route at D 64/128/256)
+                dense(lib, f"{n} D{D} mask [B,1,1,Sk] causal window 0 GQA uniform", dt, D=D, Hq=4, Hk=2,
+                      mask=(2, 1, 1, 130), causal=True, wl=0, masked="uniform")
                 for m in ("zero", "uniform", "nan"):
                     dense(lib, f"{n} D{D} key_lengths [0,77] rows={m}", dt, D=D, key_len=[0, 77], masked=m)
                 dense(lib, f"{n} D{D} GQA 8/2 BHSD causal", dt, D=D, Hq=8, Hk=2, layout="bhsd", causal=True)

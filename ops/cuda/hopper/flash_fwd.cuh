@@ -716,6 +716,51 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   }
 }
 
+// masked_rows "uniform", after the kernel, in two steps. SumOverKeys: out[b][hk][:] += the sum of V over
+// keys 64·blockIdx.x .. +63 (out zeroed before; grid: key blocks × kv heads × batch); each thread sums one
+// 8-column chunk over every (256 / chunks)-th row, then one thread a column adds the partial sums.
+// FillMaskedRows: a row whose log-sum-exp is -inf (no key took part; the kernel wrote zeros) gets the
+// mean of V over all Sk keys of its batch item and kv head, as the op contract says. One warp a row.
+// Kept out of the attention kernel so that its registers (and its speed) stay as they are.
+template <typename T, int kD>
+__global__ void __launch_bounds__(256) SumOverKeys(const T* v, int64_t batch_stride, int64_t seq_stride,
+                                                   int64_t head_stride, int seqlen_k, int heads_kv, float* out) {
+  constexpr int kChunks = kD / 8, kRowsPerPass = 256 / kChunks;
+  const int hk = blockIdx.y, b = blockIdx.z, j0 = blockIdx.x * 64;
+  const int chunk = threadIdx.x % kChunks;
+  const T* base = v + b * batch_stride + hk * head_stride + chunk * 8;
+  float acc[8] = {};
+  for (int j = j0 + int(threadIdx.x) / kChunks; j < min(j0 + 64, seqlen_k); j += kRowsPerPass) {
+    const uint4 w = *reinterpret_cast<const uint4*>(base + int64_t(j) * seq_stride);
+    const uint32_t pairs[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      acc[2 * e] += HalfToFloat<T>(pairs[e], 0);
+      acc[2 * e + 1] += HalfToFloat<T>(pairs[e], 1);
+    }
+  }
+  __shared__ float part[256][8];
+#pragma unroll
+  for (int e = 0; e < 8; ++e) part[threadIdx.x][e] = acc[e];
+  __syncthreads();
+  if (threadIdx.x < kD) {
+    float sum = 0.f;
+    for (int r = 0; r < kRowsPerPass; ++r) sum += part[r * kChunks + threadIdx.x / 8][threadIdx.x % 8];
+    atomicAdd(out + (int64_t(b) * heads_kv + hk) * kD + threadIdx.x, sum);
+  }
+}
+
+template <typename T, int kD>
+__global__ void __launch_bounds__(128) FillMaskedRows(const FwdArgs a, const float* v_sum, float scale) {
+  const int64_t row = int64_t(blockIdx.x) * 4 + threadIdx.x / 32;  // over [batch][heads_q][seqlen_q]
+  if (row >= int64_t(a.batch) * a.heads_q * a.seqlen_q) return;
+  const int i = int(row % a.seqlen_q), h = int(row / a.seqlen_q % a.heads_q), b = int(row / a.seqlen_q / a.heads_q);
+  if (a.lse[b * a.lse_batch_stride + h * a.lse_head_stride + i * a.lse_seq_stride] != -INFINITY) return;
+  const float* vs = v_sum + (int64_t(b) * a.heads_kv + h / a.group) * kD;
+  T* o = static_cast<T*>(a.o) + b * a.o_batch_stride + i * a.o_seq_stride + h * a.o_head_stride;
+  for (int d = threadIdx.x % 32; d < kD; d += 32) o[d] = static_cast<T>(vs[d] * scale);
+}
+
 // For a per-key mask (stride[2] == 0): per distinct (b, h) row, the first admitted key and one past
 // the last ({Sk, 0} when none), so that the attention kernel skips key blocks the mask excludes for
 // every query row (key padding on either side) instead of computing and discarding them.

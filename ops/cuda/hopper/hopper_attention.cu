@@ -60,6 +60,12 @@ int ExtraMode(const AttentionParams& p) {
   return per_key ? kExtraPerKey : kExtraPerElement;
 }
 
+// Whether some query row may have no key taking part (then masked_rows decides its output).
+bool MayMaskRows(const AttentionParams& p) {
+  return EffectiveWindow(p.window_left, p) >= 0 || EffectiveWindow(p.window_right, p) >= 0 ||
+         p.key_lengths != nullptr || p.bias.data != nullptr || p.mask.data != nullptr;
+}
+
 // What the kernel can compute at all (the shim in test/gpu/hopper calls Run directly on these).
 std::string KernelLimits(const AttentionParams& p) {
   if (p.dtype != DType::kFloat16 && p.dtype != DType::kBFloat16) return "Hopper kernel: dtype is not fp16/bf16";
@@ -74,10 +80,8 @@ std::string KernelLimits(const AttentionParams& p) {
   if (int64_t(p.seqlen_q) + p.seqlen_k >= (int64_t(1) << 29)) return "Hopper kernel: sequences too long";
   // The row max is taken on unscaled scores: right only for a positive scale (softcap rescales first).
   if (!(p.scale > 0.f) && !(p.softcap > 0.f)) return "Hopper kernel: scale must be positive";
-  const bool may_mask_rows = EffectiveWindow(p.window_left, p) >= 0 || EffectiveWindow(p.window_right, p) >= 0 ||
-                             p.key_lengths != nullptr || p.bias.data != nullptr || p.mask.data != nullptr;
-  if (p.masked_rows != MaskedRows::kZero && may_mask_rows)
-    return "Hopper kernel: masked_rows other than zero with windows, key lengths, bias or mask";
+  if (p.masked_rows == MaskedRows::kNaN && MayMaskRows(p))
+    return "Hopper kernel: masked_rows nan with windows, key lengths, bias or mask";
   // TMA: 16-byte aligned base addresses and strides (8 elements of 16 bits).
   if (!Aligned16(p.q.data) || !Aligned16(p.k.data) || !Aligned16(p.v.data) || !Aligned16(p.o.data))
     return "Hopper kernel: tensor not 16-byte aligned";
@@ -188,13 +192,16 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   a.num_m_blocks = (p.seqlen_q + Shape::kBlockM - 1) / Shape::kBlockM;
   const int base_tiles = a.num_m_blocks * p.heads_q * p.batch;
   static const int sms = SmCount();
+  // masked_rows "uniform" with rows that may be fully masked: those rows are filled after the kernel
+  // (FillMaskedRows), found by their -inf log-sum-exp, so no split (CombineSplits writes no such mark).
+  const bool fill_uniform = p.masked_rows == MaskedRows::kUniform && MayMaskRows(p);
   // Too few tiles for the SMs: split each tile's keys (at least 2 key blocks per split).
   a.num_splits = 1;
   const int key_blocks = (p.seqlen_k + Shape::kBlockN - 1) / Shape::kBlockN;
   const char* split_env = std::getenv("FA_ONNX_HOPPER_SPLIT");  // "0": never split (for comparisons)
   // The wide D 128 blocks run only with a tile per SM (LaunchByDim): no split instantiation for them.
   constexpr bool kMaySplit = Shape::kBlockN <= 128;
-  const bool may_split = kMaySplit && (split_env == nullptr || std::strcmp(split_env, "0") != 0);
+  const bool may_split = kMaySplit && !fill_uniform && (split_env == nullptr || std::strcmp(split_env, "0") != 0);
   if (may_split && base_tiles < sms && key_blocks >= 4)
     a.num_splits = std::min({16, (sms + base_tiles - 1) / base_tiles, key_blocks / 2});
   if (a.num_splits > 1) {
@@ -263,6 +270,25 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   a.lse_batch_stride = p.lse_batch_stride;
   a.lse_head_stride = p.lse_head_stride;
   a.lse_seq_stride = p.lse_seq_stride;
+  float* v_sum = nullptr;
+  if (fill_uniform) {
+    const size_t bytes = size_t(p.batch) * p.heads_kv * Shape::kD * sizeof(float);
+    v_sum = static_cast<float*>(scratch.Allocate(bytes));
+    if (a.lse == nullptr) {  // the fill needs each row's log-sum-exp: into scratch when not asked for
+      a.lse = static_cast<float*>(scratch.Allocate(size_t(p.batch) * p.heads_q * p.seqlen_q * sizeof(float)));
+      a.lse_batch_stride = int64_t(p.heads_q) * p.seqlen_q;
+      a.lse_head_stride = p.seqlen_q;
+      a.lse_seq_stride = 1;
+    }
+    if (v_sum == nullptr || a.lse == nullptr) return "Hopper kernel: no scratch memory for masked_rows \"uniform\"";
+    cudaError_t e = cudaMemsetAsync(v_sum, 0, bytes, stream);
+    if (e != cudaSuccess) return std::string("Hopper kernel: ") + cudaGetErrorString(e);
+    const dim3 grid(unsigned((p.seqlen_k + 63) / 64), unsigned(p.heads_kv), unsigned(p.batch));
+    SumOverKeys<T, Shape::kD><<<grid, 256, 0, stream>>>(static_cast<const T*>(p.v.data), p.v.batch_stride,
+                                                         p.v.seq_stride, p.v.head_stride, p.seqlen_k, p.heads_kv, v_sum);
+    e = cudaGetLastError();
+    if (e != cudaSuccess) return std::string("Hopper key sum launch: ") + cudaGetErrorString(e);
+  }
 
   constexpr bool kPP = FA_HOPPER_PINGPONG != 0;
   auto kernel = FlashFwdHopper<T, Shape, kPP, false, kExtra>;
@@ -288,6 +314,12 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
     CombineSplits<T, Shape::kD><<<unsigned((rows + 3) / 4), 128, 0, stream>>>(a);
     launch = cudaGetLastError();
     if (launch != cudaSuccess) return std::string("Hopper combine launch: ") + cudaGetErrorString(launch);
+  }
+  if (fill_uniform) {
+    const int64_t rows = int64_t(p.batch) * p.heads_q * p.seqlen_q;
+    FillMaskedRows<T, Shape::kD><<<unsigned((rows + 3) / 4), 128, 0, stream>>>(a, v_sum, 1.f / float(p.seqlen_k));
+    launch = cudaGetLastError();
+    if (launch != cudaSuccess) return std::string("Hopper masked-row fill launch: ") + cudaGetErrorString(launch);
   }
   return {};
 }

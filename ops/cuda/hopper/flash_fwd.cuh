@@ -95,6 +95,20 @@ struct Tile {
   int b, h, m_block, n_begin, n_end, seqlen_k, split;
 };
 
+#ifdef FA_HOPPER_TRACE
+// Timeline of one launch for test/gpu/hopper/trace.py (build flag only): SM clock cycles per
+// [CTA][warpgroup][tile of that CTA][event]; the events are listed where they are recorded.
+constexpr int kTraceCtas = 160, kTraceTiles = 64, kTraceEvents = 6;
+__device__ unsigned long long g_trace[kTraceCtas * 4 * kTraceTiles * kTraceEvents];
+__device__ inline void TraceEvent(int warpgroup, int iter, int event, unsigned long long value) {
+  if (threadIdx.x % 128 == 0 && blockIdx.x < kTraceCtas && iter < kTraceTiles)
+    g_trace[((blockIdx.x * 4 + warpgroup) * kTraceTiles + iter) * kTraceEvents + event] = value;
+}
+#define FA_TRACE(warpgroup, iter, event, value) TraceEvent(warpgroup, iter, event, value)
+#else
+#define FA_TRACE(warpgroup, iter, event, value) ((void)0)
+#endif
+
 __device__ inline int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 // What a kernel instantiation reads besides Q, K, V (a template parameter, so the plain kernel
@@ -184,7 +198,9 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
-  const int warpgroup = warp / 4;
+  // Through a shuffle, so that the compiler knows it is the same in every lane: the Q descriptor then
+  // lives in uniform registers, which wgmma reads directly. Not at D 256, where it made ptxas spill.
+  const int warpgroup = Shape::kD > 128 ? warp / 4 : __shfl_sync(0xffffffff, warp / 4, 0);
 
   if (threadIdx.x == 0) {
     BarrierInit(q_full, 1);
@@ -212,6 +228,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       // The tile index travels to the consumers through shared memory, published by the q_full
       // arrival; q_empty says they have read it (and are done with Q).
       BarrierWait(q_empty, (q_iter & 1) ^ 1);
+      FA_TRACE(0, q_iter, 0, clock64());  // producer: the previous tile's Q is free
       *s_tile = t;
       if (t >= args.num_tiles) {
         BarrierArrive(q_full);
@@ -260,6 +277,17 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   // ---------------- consumers ----------------
   RegistersClaim<Shape::kConsumerRegs>();
   const int wg = warpgroup - 1;              // which 64-row half of the tile
+  // One wgmma descriptor of the shared-memory base, built once; each GEMM steps it to its operand by
+  // constant offsets (DescriptorAt). Building a descriptor from a pointer per wgmma cost about nine
+  // dependent instructions each on the issue path (ncu source profile, bench/RESULTS.md).
+  // At D 256 (O alone takes 128 registers a thread) the live descriptor made ptxas spill, so there
+  // each descriptor is still built from its address.
+  const uint64_t desc_base = SmemDescriptor(smem, 0, 1024);
+  auto operand = [&](uint32_t offset, uint32_t leading) {
+    if constexpr (kD > 128) return SmemDescriptor(smem + offset, leading, 1024);
+    else return DescriptorAt(desc_base, offset, leading);
+  };
+  const uint32_t q_rows_offset = Shape::kQOffset + wg * 64 * 128;  // this warpgroup's Q rows
   const int warp_in_wg = warp % 4;
   const int row_in_wg = warp_in_wg * 16 + lane / 4;  // this thread's rows: row_in_wg and row_in_wg + 8
   const int col_in_chunk = (lane % 4) * 2;           // and columns c·8 + col_in_chunk + {0, 1}
@@ -288,6 +316,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   int q_iter = 0, kv_iter = 0;
   for (;; ++q_iter) {
     BarrierWait(q_full, q_iter & 1);
+    FA_TRACE(warpgroup, q_iter, 0, clock64());  // 0: Q of this tile arrived
     const int t = *s_tile;
     if (t >= args.num_tiles) break;
     const Tile tile = DecodeTile<kBlockM, kBlockN, kSplit, kExtra == kExtraPerKey>(args, t);
@@ -307,32 +336,28 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     };
     if (tile.n_begin >= tile.n_end) release(q_empty);
     if (tile.n_begin < tile.n_end) {
-      const uint8_t* q_base = s_q + wg * 64 * 128;
       float s[kSRegs];
       uint32_t p[kBlockN / 16][4];
 
       // S = Q·Kᵀ for the block in `stage`, issued asynchronously (caller waits).
       auto issue_qk = [&](int stage) {
-        const uint8_t* k_base = s_k + stage * Shape::kKVBytes;
+        const uint32_t k_offset = Shape::kKOffset + stage * Shape::kKVBytes;
         WgmmaFence();
 #pragma unroll
         for (int kk = 0; kk < kD / 16; ++kk) {
           const int cb = kk / 4, within = (kk % 4) * 32;
-          const uint64_t da = SmemDescriptor(q_base + cb * kBlockM * 128 + within, 16, 1024);
-          const uint64_t db = SmemDescriptor(k_base + cb * kBlockN * 128 + within, 16, 1024);
-          Wgmma<kBlockN, T>::ss(s, da, db, kk > 0 ? 1 : 0);
+          Wgmma<kBlockN, T>::ss(s, operand(q_rows_offset + cb * kBlockM * 128 + within, 16),
+                                operand(k_offset + cb * kBlockN * 128 + within, 16), kk > 0 ? 1 : 0);
         }
         WgmmaCommit();
       };
       // O += P·V for the block in `stage` (P from registers, V rows are the reduction axis).
       auto issue_pv = [&](int stage) {
-        const uint8_t* v_base = s_v + stage * Shape::kKVBytes;
+        const uint32_t v_offset = Shape::kVOffset + stage * Shape::kKVBytes;
         WgmmaFence();
 #pragma unroll
-        for (int kk = 0; kk < kBlockN / 16; ++kk) {
-          const uint64_t db = SmemDescriptor(v_base + kk * 16 * 128, kBlockN * 128, 1024);
-          Wgmma<kD, T>::rs(o, p[kk], db, 1);
-        }
+        for (int kk = 0; kk < kBlockN / 16; ++kk)
+          Wgmma<kD, T>::rs(o, p[kk], operand(v_offset + kk * 16 * 128, kBlockN * 128), 1);
         WgmmaCommit();
       };
       // Bias and mask of key block n: loads issued right after the GEMMs (load_extra), so that their
@@ -592,6 +617,8 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       int n = tile.n_end - 1;
       int stage = kv_iter % kStages;
       BarrierWait(&k_full[stage], (kv_iter / kStages) & 1);
+      FA_TRACE(warpgroup, q_iter, 1, clock64());  // 1: its first K arrived
+      FA_TRACE(warpgroup, q_iter, 5, tile.n_end - tile.n_begin);  // 5: key blocks
       wait_turn();
       issue_qk(stage);
       pass_turn();
@@ -605,6 +632,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         softmax(n, scale_o);  // scale_o is 0 or 1 here and O is still zero: nothing to rescale
         pack_p();
       }
+      FA_TRACE(warpgroup, q_iter, 2, clock64());  // 2: first block's softmax done
       // Steady state: issue the next block's Q·Kᵀ, then this block's P·V; the next block's softmax
       // runs while P·V occupies the tensor cores.
       for (; n > tile.n_begin; --n) {
@@ -642,6 +670,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       FenceRegisters(p);
       release(&v_empty[stage]);
       ++kv_iter;
+      FA_TRACE(warpgroup, q_iter, 3, clock64());  // 3: last P·V done
     }
 
     // ---------------- epilogue: normalise, write O and the log-sum-exp ----------------
@@ -713,6 +742,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         args.lse[tile.b * args.lse_batch_stride + tile.h * args.lse_head_stride + row * args.lse_seq_stride] = lse;
       }
     }
+    FA_TRACE(warpgroup, q_iter, 4, clock64());  // 4: output written
   }
 }
 

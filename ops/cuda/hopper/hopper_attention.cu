@@ -384,3 +384,18 @@ std::string Run(const AttentionParams& params, void* stream, Scratch& scratch) {
 }
 
 }  // namespace fa_onnx::cuda::hopper
+
+#ifdef FA_HOPPER_TRACE
+// The timeline buffer (flash_fwd.cuh) for test/gpu/hopper/trace.py: clear before a launch, read after.
+extern "C" int fa_hopper_trace(void* host, size_t bytes, int clear) {
+  namespace h = fa_onnx::cuda::hopper;
+  constexpr size_t kWords = size_t(h::kTraceCtas) * 4 * h::kTraceTiles * h::kTraceEvents;
+  bytes = bytes < kWords * 8 ? bytes : kWords * 8;
+  if (clear) {
+    static unsigned long long zeros[kWords] = {};
+    return int(cudaMemcpyToSymbol(h::g_trace, zeros, sizeof(zeros)));
+  }
+  using h::g_trace;
+  return int(cudaMemcpyFromSymbol(host, g_trace, bytes));
+}
+#endif

@@ -80,6 +80,15 @@ __device__ inline uint64_t SmemDescriptor(const void* p, uint32_t leading, uint3
   return desc;
 }
 
+// The descriptor of the operand `bytes` (a multiple of 16) past `base` with byte offset `leading`, from
+// `base` = SmemDescriptor(p, 0, stride): one 32-bit add on the low word, since the 14-bit address field
+// never carries (shared addresses stay below 2^18) and base's leading field is zero. Lets the kernel
+// keep one descriptor live and step it by constants instead of building one from a pointer per wgmma.
+__device__ inline uint64_t DescriptorAt(uint64_t base, uint32_t bytes, uint32_t leading) {
+  const uint32_t lo = static_cast<uint32_t>(base) + (bytes >> 4) + (((leading >> 4) & 0x3FFF) << 16);
+  return (base & 0xFFFFFFFF00000000ull) | lo;
+}
+
 __device__ inline void WgmmaFence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
 __device__ inline void WgmmaCommit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
 template <int Pending>

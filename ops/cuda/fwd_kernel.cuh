@@ -124,11 +124,12 @@ __device__ __forceinline__ SeqInfo seq_info(const AttentionParams& p, int b) {
   SeqInfo s;
   int len_k_align;
   if (p.cu_seqlens_q != nullptr) {
-    const int q0 = max(p.cu_seqlens_q[b], 0), k0 = max(p.cu_seqlens_k[b], 0);
+    // Offset + length stays inside the packed tensors (total_q/total_k tokens).
+    const int q0 = clampi(p.cu_seqlens_q[b], 0, p.total_q), k0 = clampi(p.cu_seqlens_k[b], 0, p.total_k);
     s.q_start = q0;
     s.k_start = k0;
-    s.len_q = clampi(p.cu_seqlens_q[b + 1] - q0, 0, p.seqlen_q);
-    s.len_k = clampi(p.cu_seqlens_k[b + 1] - k0, 0, p.seqlen_k);
+    s.len_q = clampi(p.cu_seqlens_q[b + 1] - q0, 0, min(p.seqlen_q, p.total_q - q0));
+    s.len_k = clampi(p.cu_seqlens_k[b + 1] - k0, 0, min(p.seqlen_k, p.total_k - k0));
     len_k_align = s.len_k;
     s.n_uniform = s.len_k;
   } else {

@@ -456,6 +456,8 @@ std::string ValidateVarlen(const Kernel& kernel, OrtKernelContext* ctx, bool hos
   p.heads_kv = static_cast<int>(fk.heads);
   p.seqlen_q = max_q;
   p.seqlen_k = max_k;
+  p.total_q = static_cast<int>(fq.seq);
+  p.total_k = static_cast<int>(fk.seq);
   p.head_dim = static_cast<int>(fq.dim);
   p.head_dim_v = static_cast<int>(fv.dim);
   p.q = ViewOf<TensorView>(fq, q.data);

@@ -119,6 +119,7 @@ def varlen(lib, name, dtype=BF, D=64, Hq=4, Hk=2, lens_q=(37, 0, 130, 64, 5), le
     p.q, p.k, p.v, p.o = fa.view(q, "thd"), fa.view(k, "thd"), fa.view(v, "thd"), fa.view(o, "thd")
     p.lse, p.lse_batch_stride, p.lse_head_stride, p.lse_seq_stride = lse.data_ptr(), 0, Tq, 1
     p.cu_seqlens_q, p.cu_seqlens_k = cq.data_ptr(), ck.data_ptr()
+    p.total_q, p.total_k = Tq, Tk
     p.scale, p.window_left, p.window_right, p.bottom_right = 1 / math.sqrt(D), wl, (0 if causal else -1), bottom_right
     p.masked_rows = fa.MASKED[masked]
     if al is not None:
@@ -295,6 +296,12 @@ def main():
         dense(lib, "fp32 D16 (padded) keylen", F32, D=16, key_len=[100, 7])
         dense(lib, "fp8 e4m3 D48 (padded) causal", F8, D=48, causal=True, bottom_right=True, Sq=100, Sk=257)
         varlen(lib, "bf16 D24 (padded) varlen causal", BF, D=24, causal=True)
+        # D 256 and sequences over several tiles (on an H100/H200 these run on the Hopper kernel)
+        for dt in (BF, FP):
+            n = str(dt).split(".")[1]
+            varlen(lib, f"{n} D256 varlen causal br", dt, D=256, causal=True)
+            varlen(lib, f"{n} D128 varlen long causal br uniform", dt, D=128, Hq=8, Hk=2, lens_q=(900, 3, 0, 333),
+                   lens_k=(700, 3, 40, 333), causal=True, masked="uniform")
         kvcache(lib, "bf16 D112 (padded) kv paged decode", BF, D=112, paged=True)
         # The general path's load forms: pair loads (aligned, full tiles), element loads (odd key
         # counts, strided keys, the tail tile), row-broadcast [.., 1, Sk] terms; fp32 biases.

@@ -26,7 +26,8 @@ class AttentionParams(C.Structure):
         ("seqlen_q", C.c_int), ("seqlen_k", C.c_int), ("head_dim", C.c_int), ("head_dim_v", C.c_int),
         ("q", TensorView), ("k", TensorView), ("v", TensorView), ("o", TensorView),
         ("lse", C.c_void_p), ("lse_batch_stride", C.c_int64), ("lse_head_stride", C.c_int64), ("lse_seq_stride", C.c_int64),
-        ("cu_seqlens_q", C.c_void_p), ("cu_seqlens_k", C.c_void_p), ("key_lengths", C.c_void_p),
+        ("cu_seqlens_q", C.c_void_p), ("cu_seqlens_k", C.c_void_p), ("total_q", C.c_int), ("total_k", C.c_int),
+        ("key_lengths", C.c_void_p),
         ("cache_lengths", C.c_void_p), ("cache_new_tokens", C.c_int), ("block_table", C.c_void_p), ("block_table_batch_stride", C.c_int64), ("block_size", C.c_int),
         ("bias", BroadcastView), ("mask", BroadcastView), ("alibi_slopes", C.c_void_p), ("alibi_batch_stride", C.c_int64),
         ("q_descale", C.c_void_p), ("k_descale", C.c_void_p), ("v_descale", C.c_void_p),
@@ -54,7 +55,8 @@ def load(path):
     got = (C.c_int64 * 32)()
     n = lib.fa_params_layout(got, 32)
     P, K = AttentionParams, KVAppendParams
-    want = [C.sizeof(P), P.q.offset, P.o.offset, P.lse.offset, P.cu_seqlens_q.offset, P.block_size.offset, P.bias.offset,
+    want = [C.sizeof(P), P.q.offset, P.o.offset, P.lse.offset, P.cu_seqlens_q.offset, P.total_q.offset, P.total_k.offset,
+            P.key_lengths.offset, P.block_size.offset, P.bias.offset,
             P.mask.offset, P.alibi_slopes.offset, P.q_descale.offset, P.scale.offset, P.bottom_right.offset,
             P.masked_rows.offset, C.sizeof(K), K.cache_seqlens.offset, K.block_size.offset]
     assert list(got[:n]) == want, f"ctypes layout mismatch: C++ {list(got[:n])} vs ctypes {want}"

@@ -10,6 +10,7 @@
 
 #include "fa_onnx/attention_params.h"
 #include "fa_onnx/kernels.h"
+#include "params_layout.h"
 
 namespace {
 
@@ -45,28 +46,7 @@ int put(const std::string& msg, char* err, int len) {
 extern "C" {
 
 // Field offsets, so the Python side can check that its ctypes mirror matches this compiler's layout.
-int fa_params_layout(int64_t* out, int n) {
-  using fa_onnx::AttentionParams;
-  const int64_t v[] = {sizeof(AttentionParams),
-                       offsetof(AttentionParams, q),
-                       offsetof(AttentionParams, o),
-                       offsetof(AttentionParams, lse),
-                       offsetof(AttentionParams, cu_seqlens_q),
-                       offsetof(AttentionParams, block_size),
-                       offsetof(AttentionParams, bias),
-                       offsetof(AttentionParams, mask),
-                       offsetof(AttentionParams, alibi_slopes),
-                       offsetof(AttentionParams, q_descale),
-                       offsetof(AttentionParams, scale),
-                       offsetof(AttentionParams, bottom_right),
-                       offsetof(AttentionParams, masked_rows),
-                       sizeof(fa_onnx::KVAppendParams),
-                       offsetof(fa_onnx::KVAppendParams, cache_seqlens),
-                       offsetof(fa_onnx::KVAppendParams, block_size)};
-  const int count = int(sizeof(v) / sizeof(v[0]));
-  for (int i = 0; i < count && i < n; ++i) out[i] = v[i];
-  return count;
-}
+int fa_params_layout(int64_t* out, int n) { return FillParamsLayout(out, n); }
 
 int fa_unsupported(const fa_onnx::AttentionParams* p, int major, int minor, char* err, int len) {
   return put(fa_onnx::cuda::Unsupported(*p, major, minor), err, len);

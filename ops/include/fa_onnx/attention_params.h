@@ -52,6 +52,11 @@ struct AttentionParams {
   // a sequence's rows start at its offset along the seq axis.
   const int32_t* cu_seqlens_q = nullptr;
   const int32_t* cu_seqlens_k = nullptr;
+  // Varlen: the packed token counts Tq, Tk (the tensors' extents along the seq axis). The offsets live
+  // in device memory on CUDA; these host-side totals bound them (kernels clamp offset + length to them)
+  // and size the Hopper kernel's tensor maps.
+  int total_q = 0;
+  int total_k = 0;
 
   // Dense key padding: keys j >= key_lengths[b] take no part.
   const int32_t* key_lengths = nullptr;

@@ -31,7 +31,7 @@ struct FwdArgs {
   float softcap_in, softcap_out;        // softcap: s ← tanh(s·in)·out, out = softcap·log2(e)
   // Windows: -1 = unbounded. The host turns a window that reaches past every key into -1, so
   // pos ± window stays far inside 32 bits (a window of INT_MAX would otherwise wrap).
-  int window_left, window_right, diag;  // diag: pos_q(i) - i (Sk - Sq when bottom-right)
+  int window_left, window_right, diag;  // diag: pos_q(i) - i (Sk - Sq when bottom-right); dense only
   const int32_t* key_lengths;
   // Additive bias (T) and boolean mask (1 byte, nonzero = attend), broadcast to [B, Hq, Sq, Sk] by
   // element strides; null when absent. Which kernel reads them is the template's kExtra.
@@ -58,6 +58,13 @@ struct FwdArgs {
   int num_splits;
   float* o_partial;    // [num_splits][batch][heads_q][seqlen_q][D]
   float* lse_partial;  // [num_splits][batch][heads_q][seqlen_q], log2 units
+  // Varlen (the kVarlen kernels): sequence b owns query tokens cu_seqlens_q[b] .. [b+1] - 1 of the
+  // packed tensors (tensor maps with batch extent 1 over total_q / total_k tokens); seqlen_q/k are
+  // the longest sequences (max_seqlen). Alignment (diag) is per sequence, from bottom_right.
+  const int32_t* cu_seqlens_q;
+  const int32_t* cu_seqlens_k;
+  int total_q, total_k;
+  bool bottom_right;
 };
 
 template <int kD_, int kBlockN_, int kStages_, int kConsumers_ = 2>
@@ -92,7 +99,10 @@ struct FwdShape {
 };
 
 struct Tile {
-  int b, h, m_block, n_begin, n_end, seqlen_k, split;
+  int b, h, m_block, n_begin, n_end, seqlen_q, seqlen_k, split;
+  int q_offset, k_offset;  // first token of the sequence in the packed tensors (varlen), else 0
+  int diag;                // varlen: pos_q(i) - i for this sequence (dense: FwdArgs::diag)
+  int batch_coord;         // the tensor maps' batch coordinate: b, or 0 for varlen
 };
 
 #ifdef FA_HOPPER_TRACE
@@ -111,6 +121,17 @@ __device__ inline void TraceEvent(int warpgroup, int iter, int event, unsigned l
 
 __device__ inline int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
+// Sequence b of a varlen batch: its first token and length, clamped so that offset + length stays
+// inside the packed tensor (total tokens) and the length at most max_len (the host's max_seqlen):
+// the offsets live in device memory, so the host never checked them.
+__device__ inline void SeqRange(const int32_t* cu, int b, int total, int max_len, int* offset, int* len) {
+  const int lo = min(max(cu[b], 0), total);
+  const int64_t n = int64_t(cu[b + 1]) - lo;  // 64 bits: garbage offsets must not wrap
+  const int bound = min(max_len, total - lo);
+  *offset = lo;
+  *len = n < 0 ? 0 : (n > bound ? bound : int(n));
+}
+
 // What a kernel instantiation reads besides Q, K, V (a template parameter, so the plain kernel
 // carries none of it): nothing; per-key terms (bias/mask broadcast over query rows, stride[2] == 0,
 // e.g. a key-padding mask [B|1, 1|H, 1, Sk]: one column vector per key block, shared by all rows);
@@ -120,24 +141,37 @@ enum : int { kExtraNone = 0, kExtraPerKey = 1, kExtraPerElement = 2 };
 // Tile order: groups of (batch, head) pairs small enough for their K/V to stay in L2; inside a group,
 // query blocks from the last (the longest under a causal mask) to the first, so that the dynamic
 // scheduler hands out long tiles first and short ones fill the gaps at the end.
-template <int kBlockM, int kBlockN, bool kSplit, bool kKeyRange>
-__device__ inline Tile DecodeTile(const FwdArgs& a, int t) {
+// kVarlen (a template parameter, so the dense kernels carry none of it): the sequence's offsets,
+// lengths and alignment come from cu_seqlens, and the query blocks per sequence (varlen_m_blocks) are
+// those of the longest sequence present, found by the kernel at its start.
+template <int kBlockM, int kBlockN, bool kSplit, bool kKeyRange, bool kVarlen>
+__device__ inline Tile DecodeTile(const FwdArgs& a, int t, int varlen_m_blocks) {
   Tile tile;
   tile.split = 0;
   if constexpr (kSplit) {
     tile.split = t % a.num_splits;
     t /= a.num_splits;
   }
-  const int per_group = a.heads_per_group * a.num_m_blocks;
+  const int per_group = a.heads_per_group * (kVarlen ? varlen_m_blocks : a.num_m_blocks);
   const int g = t / per_group;
   const int within = t - g * per_group;
   const int group_size = min(a.heads_per_group, a.batch * a.heads_q - g * a.heads_per_group);
-  const int m = a.num_m_blocks - 1 - within / group_size;
+  const int m = (kVarlen ? varlen_m_blocks : a.num_m_blocks) - 1 - within / group_size;
   const int bh = g * a.heads_per_group + within % group_size;
   tile.m_block = m;
   tile.b = bh / a.heads_q;
   tile.h = bh % a.heads_q;
-  int sk = a.seqlen_k;
+  // Dense reads a.seqlen_q and a.diag where they are used, as it did before varlen (same code).
+  int sq = a.seqlen_q, sk = a.seqlen_k;
+  tile.q_offset = tile.k_offset = 0;
+  tile.batch_coord = tile.b;
+  if constexpr (kVarlen) {
+    SeqRange(a.cu_seqlens_q, tile.b, a.total_q, a.seqlen_q, &tile.q_offset, &sq);
+    SeqRange(a.cu_seqlens_k, tile.b, a.total_k, a.seqlen_k, &tile.k_offset, &sk);
+    tile.diag = a.bottom_right ? sk - sq : 0;
+    tile.batch_coord = 0;
+  }
+  tile.seqlen_q = sq;
   if (a.key_lengths != nullptr) sk = max(0, min(sk, a.key_lengths[tile.b]));
   int key_lo = 0;
   if (kKeyRange && a.key_range != nullptr) {
@@ -151,13 +185,14 @@ __device__ inline Tile DecodeTile(const FwdArgs& a, int t) {
   int n_end = (sk + kBlockN - 1) / kBlockN;
   int n_begin = 0;
   const int first_row = m * kBlockM;
-  const int last_row = min(first_row + kBlockM, a.seqlen_q) - 1;
+  const int last_row = min(first_row + kBlockM, kVarlen ? sq : a.seqlen_q) - 1;
+  if (kVarlen && first_row >= sq) n_end = 0;  // a block past its sequence's rows (the producer skips it)
   if (a.window_right >= 0) {
-    const int64_t end = FloorDiv(int64_t(last_row) + a.diag + a.window_right, kBlockN) + 1;
+    const int64_t end = FloorDiv(int64_t(last_row) + (kVarlen ? tile.diag : a.diag) + a.window_right, kBlockN) + 1;
     if (end < n_end) n_end = int(end);
   }
   if (a.window_left >= 0) {
-    const int64_t begin = FloorDiv(int64_t(first_row) + a.diag - a.window_left, kBlockN);
+    const int64_t begin = FloorDiv(int64_t(first_row) + (kVarlen ? tile.diag : a.diag) - a.window_left, kBlockN);
     if (begin > 0) n_begin = int(begin);
   }
   n_begin = max(n_begin, key_lo / kBlockN);
@@ -171,7 +206,7 @@ __device__ inline Tile DecodeTile(const FwdArgs& a, int t) {
   return tile;
 }
 
-template <typename T, typename Shape, bool kPingPong, bool kSplit, int kExtra>
+template <typename T, typename Shape, bool kPingPong, bool kSplit, int kExtra, bool kVarlen = false>
 __global__ void __launch_bounds__(Shape::kThreads, 1)
     FlashFwdHopper(const __grid_constant__ CUtensorMap tma_q, const __grid_constant__ CUtensorMap tma_k,
                    const __grid_constant__ CUtensorMap tma_v, const FwdArgs args) {
@@ -180,6 +215,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   constexpr int kConsumers = Shape::kConsumers;
   constexpr int kConsumerWarps = 4 * kConsumers;
   static_assert(kExtra == kExtraNone || kBlockN <= 128, "bias/mask code reads at most 128 keys a block");
+  static_assert(!kVarlen || (!kSplit && kExtra != kExtraPerKey), "varlen: no split, no per-key terms");
 
   extern __shared__ __align__(1024) uint8_t smem_raw[];
   // 128-byte swizzle repeats every 1024 bytes: tiles must start on such a boundary.
@@ -194,6 +230,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   uint64_t* v_full = k_full + kStages;
   uint64_t* k_empty = v_full + kStages;  // K and V slots are freed separately: K as soon as its
   uint64_t* v_empty = k_empty + kStages;  // Q·Kᵀ is done, so the next K load starts a block earlier
+  // [0]: the tile index the producer hands out; [1], [2]: varlen's query blocks per sequence and tiles
   volatile int* s_tile = reinterpret_cast<volatile int*>(smem + Shape::kTileSlotOffset);
 
   const int warp = threadIdx.x / 32;
@@ -213,7 +250,28 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     }
     BarrierInitFence();
   }
+  if constexpr (kVarlen) {
+    // The host sized the tile space for batch × max_seqlen_q, and without the max_seqlen_q attribute
+    // that is the token count: find the longest sequence present, so that only its query blocks are
+    // tiles (the producer skips the blocks past shorter sequences).
+    if (warp == 1) {
+      int longest = 0;
+      for (int b = lane; b < args.batch; b += 32) {
+        int offset, len;
+        SeqRange(args.cu_seqlens_q, b, args.total_q, args.seqlen_q, &offset, &len);
+        longest = max(longest, len);
+      }
+      for (int d = 16; d > 0; d /= 2) longest = max(longest, __shfl_xor_sync(0xffffffff, longest, d));
+      if (lane == 0) {
+        s_tile[1] = (longest + kBlockM - 1) / kBlockM;
+        s_tile[2] = s_tile[1] * args.batch * args.heads_q;
+      }
+    }
+  }
   __syncthreads();
+  // Varlen's block and tile counts are read from shared memory where used, not held in registers.
+#define FA_NUM_TILES (kVarlen ? s_tile[2] : args.num_tiles)
+#define FA_VARLEN_M_BLOCKS (kVarlen ? s_tile[1] : 0)
 
   if (warpgroup == 0) {
     // ---------------- producer ----------------
@@ -223,18 +281,41 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     TmaPrefetchDescriptor(&tma_k);
     TmaPrefetchDescriptor(&tma_v);
     int q_iter = 0, kv_iter = 0;
+    auto advance = [&](int t) -> int {
+      return args.tile_counter != nullptr ? atomicAdd(args.tile_counter, 1) + int(gridDim.x) : t + int(gridDim.x);
+    };
+    auto next_tile = [&](int t) -> int {
+      t = advance(t);
+      // Varlen: the tile count assumes every sequence is the longest; blocks past a sequence's rows
+      // have nothing to compute or write, so they are skipped here and the consumers never see them.
+      if constexpr (kVarlen) {
+        while (t < FA_NUM_TILES) {
+          const Tile x = DecodeTile<kBlockM, kBlockN, kSplit, false, kVarlen>(args, t, FA_VARLEN_M_BLOCKS);
+          if (x.m_block * kBlockM < x.seqlen_q) break;
+          t = advance(t);
+        }
+      }
+      return t;
+    };
     int t = blockIdx.x;
+    if constexpr (kVarlen) {
+      if (t < FA_NUM_TILES) {
+        const Tile x = DecodeTile<kBlockM, kBlockN, kSplit, false, kVarlen>(args, t, FA_VARLEN_M_BLOCKS);
+        if (x.m_block * kBlockM >= x.seqlen_q) t = next_tile(t);
+      }
+    }
     for (;; ++q_iter) {
       // The tile index travels to the consumers through shared memory, published by the q_full
       // arrival; q_empty says they have read it (and are done with Q).
       BarrierWait(q_empty, (q_iter & 1) ^ 1);
       FA_TRACE(0, q_iter, 0, clock64());  // producer: the previous tile's Q is free
       *s_tile = t;
-      if (t >= args.num_tiles) {
+      if (t >= FA_NUM_TILES) {
         BarrierArrive(q_full);
         break;
       }
-      const Tile tile = DecodeTile<kBlockM, kBlockN, kSplit, kExtra == kExtraPerKey>(args, t);
+      const Tile tile =
+          DecodeTile<kBlockM, kBlockN, kSplit, kExtra == kExtraPerKey, kVarlen>(args, t, FA_VARLEN_M_BLOCKS);
       if (tile.n_begin >= tile.n_end) {
         BarrierArrive(q_full);
       } else {
@@ -242,7 +323,8 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         BarrierArriveExpectTx(q_full, Shape::kQBytes);
 #pragma unroll
         for (int cb = 0; cb < kColBlocks; ++cb)
-          TmaLoad4D(s_q + cb * kBlockM * 128, &tma_q, q_full, cb * 64, tile.m_block * kBlockM, tile.h, tile.b);
+          TmaLoad4D(s_q + cb * kBlockM * 128, &tma_q, q_full, cb * 64, tile.q_offset + tile.m_block * kBlockM,
+                    tile.h, tile.batch_coord);
         // K of block j goes out before V of block j - 1: the consumers need K first (Q·Kᵀ of the
         // next block is issued before P·V of the current one).
         auto load_k = [&](int it, int n) {
@@ -252,7 +334,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 #pragma unroll
           for (int cb = 0; cb < kColBlocks; ++cb)
             TmaLoad4D(s_k + stage * Shape::kKVBytes + cb * kBlockN * 128, &tma_k, &k_full[stage], cb * 64,
-                      n * kBlockN, hk, tile.b);
+                      tile.k_offset + n * kBlockN, hk, tile.batch_coord);
         };
         auto load_v = [&](int it, int n) {
           const int stage = it % kStages;
@@ -261,7 +343,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 #pragma unroll
           for (int cb = 0; cb < kColBlocks; ++cb)
             TmaLoad4D(s_v + stage * Shape::kKVBytes + cb * kBlockN * 128, &tma_v, &v_full[stage], cb * 64,
-                      n * kBlockN, hk, tile.b);
+                      tile.k_offset + n * kBlockN, hk, tile.batch_coord);
         };
         for (int n = tile.n_end - 1; n >= tile.n_begin; --n, ++kv_iter) {
           load_k(kv_iter, n);
@@ -269,7 +351,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         }
         load_v(kv_iter - 1, tile.n_begin);
       }
-      t = args.tile_counter != nullptr ? atomicAdd(args.tile_counter, 1) + gridDim.x : t + gridDim.x;
+      t = next_tile(t);
     }
     return;
   }
@@ -318,9 +400,14 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     BarrierWait(q_full, q_iter & 1);
     FA_TRACE(warpgroup, q_iter, 0, clock64());  // 0: Q of this tile arrived
     const int t = *s_tile;
-    if (t >= args.num_tiles) break;
-    const Tile tile = DecodeTile<kBlockM, kBlockN, kSplit, kExtra == kExtraPerKey>(args, t);
+    if (t >= FA_NUM_TILES) break;
+    const Tile tile =
+        DecodeTile<kBlockM, kBlockN, kSplit, kExtra == kExtraPerKey, kVarlen>(args, t, FA_VARLEN_M_BLOCKS);
     const int row0 = tile.m_block * kBlockM + wg * 64;  // first query row of this warpgroup
+    // Dense: read from the arguments where used, as before varlen (the same code, so the same
+    // registers); varlen: this tile's sequence.
+#define FA_DIAG (kVarlen ? tile.diag : args.diag)
+#define FA_SEQLEN_Q (kVarlen ? tile.seqlen_q : args.seqlen_q)
     float o[kORegs];
 #pragma unroll
     for (int i = 0; i < kORegs; ++i) o[i] = 0.f;
@@ -419,7 +506,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 #pragma unroll
           for (int rr = 0; rr < 16; ++rr) {
             const int r = row0 + warp_in_wg * 16 + rr;
-            const bool row_ok = r < args.seqlen_q;
+            const bool row_ok = r < FA_SEQLEN_Q;
             const uint8_t* base = head_base + int64_t(r) * st[2];
             uint32_t ballot[4];
 #pragma unroll
@@ -502,7 +589,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 #pragma unroll
             for (int rr = 0; rr < 2; ++rr) {
               const int r = row0 + row_in_wg + 8 * rr;
-              const bool row_ok = r < args.seqlen_q;
+              const bool row_ok = r < FA_SEQLEN_Q;
               const uint16_t* base = head_base + int64_t(r) * st[2];
 #pragma unroll
               for (int c = 0; c < kBlockN / 8; ++c) {
@@ -526,7 +613,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
             float d0[2];
 #pragma unroll
             for (int rr = 0; rr < 2; ++rr)
-              d0[rr] = float(row0 + row_in_wg + 8 * rr + args.diag - n * kBlockN - col_in_chunk);
+              d0[rr] = float(row0 + row_in_wg + 8 * rr + FA_DIAG - n * kBlockN - col_in_chunk);
 #pragma unroll
             for (int i = 0; i < kSRegs; ++i) {
               const float a = fabsf(d0[(i % 4) / 2] - float((i / 4) * 8 + i % 2)) * alibi_log2;
@@ -547,14 +634,14 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         const int col0 = n * kBlockN;
         const bool need_mask =
             col0 + kBlockN > tile.seqlen_k ||
-            (args.window_right >= 0 && col0 + kBlockN - 1 > row0 + args.diag + args.window_right) ||
-            (args.window_left >= 0 && col0 < row0 + 63 + args.diag - args.window_left);
+            (args.window_right >= 0 && col0 + kBlockN - 1 > row0 + FA_DIAG + args.window_right) ||
+            (args.window_left >= 0 && col0 < row0 + 63 + FA_DIAG - args.window_left);
         if (need_mask) {
 #pragma unroll
           for (int i = 0; i < kSRegs; ++i) {
             const int r = row0 + row_in_wg + ((i % 4) >= 2 ? 8 : 0);
             const int j = col0 + (i / 4) * 8 + col_in_chunk + (i % 2);
-            const int pos = r + args.diag;
+            const int pos = r + FA_DIAG;
             bool ok = j < tile.seqlen_k;
             if (args.window_right >= 0) ok = ok && j <= pos + args.window_right;
             if (args.window_left >= 0) ok = ok && j >= pos - args.window_left;
@@ -697,7 +784,13 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       }
       continue;
     }
+    // Varlen: the sequence's first token and rows, read again here rather than held in registers
+    // through the main loop. Rows past its end belong to the next sequence and are never written.
+    int seq_offset = 0, seq_rows = 0;
+    if constexpr (kVarlen) SeqRange(args.cu_seqlens_q, tile.b, args.total_q, args.seqlen_q, &seq_offset, &seq_rows);
+#define FA_ROWS_END (kVarlen ? seq_rows : args.seqlen_q)
     T* o_head = static_cast<T*>(args.o) + tile.b * args.o_batch_stride + tile.h * args.o_head_stride;
+    if constexpr (kVarlen) o_head += int64_t(seq_offset) * args.o_seq_stride;
     if constexpr (Shape::kStagedEpilogue) {
       // Registers -> padded shared rows -> 16-byte coalesced global stores.
       uint8_t* s_o = smem + Shape::kOOffset + wg * 64 * Shape::kOPitch;
@@ -717,7 +810,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       for (int i = tid; i < 64 * kChunks; i += 128) {
         const int r = i / kChunks, c = i % kChunks;
         const int row = row0 + r;
-        if (row < args.seqlen_q)
+        if (row < FA_ROWS_END)
           *reinterpret_cast<uint4*>(o_head + row * args.o_seq_stride + c * 8) =
               *reinterpret_cast<const uint4*>(s_o + r * Shape::kOPitch + c * 16);
       }
@@ -725,7 +818,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 #pragma unroll
       for (int r = 0; r < 2; ++r) {
         const int row = row0 + row_in_wg + 8 * r;
-        if (row >= args.seqlen_q) continue;
+        if (row >= FA_ROWS_END) continue;
         T* o_row = o_head + row * args.o_seq_stride;
 #pragma unroll
         for (int c = 0; c < kD / 8; ++c)
@@ -737,28 +830,38 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 #pragma unroll
       for (int r = 0; r < 2; ++r) {
         const int row = row0 + row_in_wg + 8 * r;
-        if (row >= args.seqlen_q) continue;
+        if (row >= FA_ROWS_END) continue;
         const float lse = l_run[r] > 0.f ? (m_run[r] + __log2f(l_run[r])) * 0.69314718055994531f : -INFINITY;
-        args.lse[tile.b * args.lse_batch_stride + tile.h * args.lse_head_stride + row * args.lse_seq_stride] = lse;
+        const int64_t token = kVarlen ? int64_t(seq_offset) + row : row;
+        args.lse[tile.b * args.lse_batch_stride + tile.h * args.lse_head_stride + token * args.lse_seq_stride] = lse;
       }
     }
     FA_TRACE(warpgroup, q_iter, 4, clock64());  // 4: output written
   }
+#undef FA_NUM_TILES
+#undef FA_VARLEN_M_BLOCKS
+#undef FA_DIAG
+#undef FA_SEQLEN_Q
+#undef FA_ROWS_END
 }
 
 // masked_rows "uniform", after the kernel, in two steps. SumOverKeys: out[b][hk][:] += the sum of V over
 // keys 64·blockIdx.x .. +63 (out zeroed before; grid: key blocks × kv heads × batch); each thread sums one
 // 8-column chunk over every (256 / chunks)-th row, then one thread a column adds the partial sums.
 // FillMaskedRows: a row whose log-sum-exp is -inf (no key took part; the kernel wrote zeros) gets the
-// mean of V over all Sk keys of its batch item and kv head, as the op contract says. One warp a row.
+// mean of V over all Sk keys of its batch item and kv head (varlen: over its sequence's keys, zeros when
+// it has none), as the op contract says. One warp a row.
 // Kept out of the attention kernel so that its registers (and its speed) stay as they are.
 template <typename T, int kD>
-__global__ void __launch_bounds__(256) SumOverKeys(const T* v, int64_t batch_stride, int64_t seq_stride,
-                                                   int64_t head_stride, int seqlen_k, int heads_kv, float* out) {
+__global__ void __launch_bounds__(256) SumOverKeys(const FwdArgs a, const T* v, int64_t batch_stride,
+                                                   int64_t seq_stride, int64_t head_stride, float* out) {
   constexpr int kChunks = kD / 8, kRowsPerPass = 256 / kChunks;
   const int hk = blockIdx.y, b = blockIdx.z, j0 = blockIdx.x * 64;
+  int k_offset = 0, seqlen_k = a.seqlen_k;
+  if (a.cu_seqlens_k != nullptr) SeqRange(a.cu_seqlens_k, b, a.total_k, a.seqlen_k, &k_offset, &seqlen_k);
+  if (j0 >= seqlen_k) return;
   const int chunk = threadIdx.x % kChunks;
-  const T* base = v + b * batch_stride + hk * head_stride + chunk * 8;
+  const T* base = v + b * batch_stride + k_offset * seq_stride + hk * head_stride + chunk * 8;
   float acc[8] = {};
   for (int j = j0 + int(threadIdx.x) / kChunks; j < min(j0 + 64, seqlen_k); j += kRowsPerPass) {
     const uint4 w = *reinterpret_cast<const uint4*>(base + int64_t(j) * seq_stride);
@@ -776,18 +879,28 @@ __global__ void __launch_bounds__(256) SumOverKeys(const T* v, int64_t batch_str
   if (threadIdx.x < kD) {
     float sum = 0.f;
     for (int r = 0; r < kRowsPerPass; ++r) sum += part[r * kChunks + threadIdx.x / 8][threadIdx.x % 8];
-    atomicAdd(out + (int64_t(b) * heads_kv + hk) * kD + threadIdx.x, sum);
+    atomicAdd(out + (int64_t(b) * a.heads_kv + hk) * kD + threadIdx.x, sum);
   }
 }
 
 template <typename T, int kD>
-__global__ void __launch_bounds__(128) FillMaskedRows(const FwdArgs a, const float* v_sum, float scale) {
+__global__ void __launch_bounds__(128) FillMaskedRows(const FwdArgs a, const float* v_sum) {
   const int64_t row = int64_t(blockIdx.x) * 4 + threadIdx.x / 32;  // over [batch][heads_q][seqlen_q]
   if (row >= int64_t(a.batch) * a.heads_q * a.seqlen_q) return;
-  const int i = int(row % a.seqlen_q), h = int(row / a.seqlen_q % a.heads_q), b = int(row / a.seqlen_q / a.heads_q);
+  int i = int(row % a.seqlen_q);
+  const int h = int(row / a.seqlen_q % a.heads_q), b = int(row / a.seqlen_q / a.heads_q);
+  int keys = a.seqlen_k;
+  if (a.cu_seqlens_q != nullptr) {  // varlen: row i of sequence b, at token q_offset + i
+    int q_offset, seqlen_q, k_offset;
+    SeqRange(a.cu_seqlens_q, b, a.total_q, a.seqlen_q, &q_offset, &seqlen_q);
+    SeqRange(a.cu_seqlens_k, b, a.total_k, a.seqlen_k, &k_offset, &keys);
+    if (i >= seqlen_q) return;
+    i += q_offset;
+  }
   if (a.lse[b * a.lse_batch_stride + h * a.lse_head_stride + i * a.lse_seq_stride] != -INFINITY) return;
+  const float scale = keys > 0 ? 1.f / float(keys) : 0.f;
   const float* vs = v_sum + (int64_t(b) * a.heads_kv + h / a.group) * kD;
-  T* o = static_cast<T*>(a.o) + b * a.o_batch_stride + i * a.o_seq_stride + h * a.o_head_stride;
+  T* o = static_cast<T*>(a.o) + b * a.o_batch_stride + int64_t(i) * a.o_seq_stride + h * a.o_head_stride;
   for (int d = threadIdx.x % 32; d < kD; d += 32) o[d] = static_cast<T>(vs[d] * scale);
 }
 

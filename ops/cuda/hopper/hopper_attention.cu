@@ -60,10 +60,20 @@ int ExtraMode(const AttentionParams& p) {
   return per_key ? kExtraPerKey : kExtraPerElement;
 }
 
-// Whether some query row may have no key taking part (then masked_rows decides its output).
+// Whether some query row may have no key taking part (then masked_rows decides its output). Varlen:
+// a sequence may have no keys.
 bool MayMaskRows(const AttentionParams& p) {
   return EffectiveWindow(p.window_left, p) >= 0 || EffectiveWindow(p.window_right, p) >= 0 ||
-         p.key_lengths != nullptr || p.bias.data != nullptr || p.mask.data != nullptr;
+         p.key_lengths != nullptr || p.bias.data != nullptr || p.mask.data != nullptr || p.is_varlen();
+}
+
+// The tensor maps' extents: dense [batch, seq]; varlen one packed batch of total tokens.
+struct MapExtents {
+  int batch, seq_q, seq_k;
+};
+MapExtents Extents(const AttentionParams& p) {
+  if (p.is_varlen()) return {1, p.total_q, p.total_k};
+  return {p.batch, p.seqlen_q, p.seqlen_k};
 }
 
 // What the kernel can compute at all (the shim in test/gpu/hopper calls Run directly on these).
@@ -71,7 +81,12 @@ std::string KernelLimits(const AttentionParams& p) {
   if (p.dtype != DType::kFloat16 && p.dtype != DType::kBFloat16) return "Hopper kernel: dtype is not fp16/bf16";
   if (p.head_dim != p.head_dim_v) return "Hopper kernel: head_dim_v differs from head_dim";
   if (p.head_dim != 64 && p.head_dim != 128 && p.head_dim != 256) return "Hopper kernel: head dim not 64/128/256";
-  if (p.is_varlen()) return "Hopper kernel: varlen not implemented";
+  if (p.is_varlen()) {
+    // The tensor maps span the packed tensors: their token counts must be known on the host.
+    if (p.cu_seqlens_k == nullptr || p.total_q < 1 || p.total_k < 1) return "Hopper kernel: varlen without tokens";
+    if (p.key_lengths != nullptr || p.bias.data != nullptr || p.mask.data != nullptr)
+      return "Hopper kernel: varlen with key lengths, bias or mask";
+  }
   if (p.cache_lengths != nullptr || p.block_table != nullptr) return "Hopper kernel: KV cache not implemented";
   if (p.q_descale != nullptr || p.k_descale != nullptr || p.v_descale != nullptr) return "Hopper kernel: FP8 not implemented";
   if (p.batch < 1 || p.heads_q < 1 || p.heads_kv < 1 || p.heads_q % p.heads_kv != 0) return "Hopper kernel: bad head counts";
@@ -95,11 +110,12 @@ std::string KernelLimits(const AttentionParams& p) {
   auto usable = [](int64_t stride, int extent) {
     return extent <= 1 || (stride > 0 && stride < (int64_t(1) << 39));
   };
-  const bool maps_ok = usable(p.q.seq_stride, p.seqlen_q) && usable(p.q.head_stride, p.heads_q) &&
-                       usable(p.q.batch_stride, p.batch) && usable(p.k.seq_stride, p.seqlen_k) &&
-                       usable(p.k.head_stride, p.heads_kv) && usable(p.k.batch_stride, p.batch) &&
-                       usable(p.v.seq_stride, p.seqlen_k) && usable(p.v.head_stride, p.heads_kv) &&
-                       usable(p.v.batch_stride, p.batch);
+  const MapExtents e = Extents(p);
+  const bool maps_ok = usable(p.q.seq_stride, e.seq_q) && usable(p.q.head_stride, p.heads_q) &&
+                       usable(p.q.batch_stride, e.batch) && usable(p.k.seq_stride, e.seq_k) &&
+                       usable(p.k.head_stride, p.heads_kv) && usable(p.k.batch_stride, e.batch) &&
+                       usable(p.v.seq_stride, e.seq_k) && usable(p.v.head_stride, p.heads_kv) &&
+                       usable(p.v.batch_stride, e.batch);
   if (!maps_ok) return "Hopper kernel: a zero, negative or huge stride";
   return {};
 }
@@ -172,13 +188,16 @@ int SmCount() {
 template <typename T, typename Shape, int kExtra>
 std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scratch) {
   CUtensorMap tq, tk, tv;
-  std::string err = MakeMap(&tq, p.q.data, p.dtype, p.head_dim, p.seqlen_q, p.heads_q, p.batch, p.q.seq_stride,
+  // Varlen: maps over all packed tokens (batch extent 1); a tile adds its sequence's offset, and the
+  // rows a box reads past that sequence (the next one's) are excluded by the kernel's bounds.
+  const MapExtents ext = Extents(p);
+  std::string err = MakeMap(&tq, p.q.data, p.dtype, p.head_dim, ext.seq_q, p.heads_q, ext.batch, p.q.seq_stride,
                             p.q.head_stride, p.q.batch_stride, Shape::kBlockM);
   if (err.empty())
-    err = MakeMap(&tk, p.k.data, p.dtype, p.head_dim, p.seqlen_k, p.heads_kv, p.batch, p.k.seq_stride,
+    err = MakeMap(&tk, p.k.data, p.dtype, p.head_dim, ext.seq_k, p.heads_kv, ext.batch, p.k.seq_stride,
                   p.k.head_stride, p.k.batch_stride, Shape::kBlockN);
   if (err.empty())
-    err = MakeMap(&tv, p.v.data, p.dtype, p.head_dim_v, p.seqlen_k, p.heads_kv, p.batch, p.v.seq_stride,
+    err = MakeMap(&tv, p.v.data, p.dtype, p.head_dim_v, ext.seq_k, p.heads_kv, ext.batch, p.v.seq_stride,
                   p.v.head_stride, p.v.batch_stride, Shape::kBlockN);
   if (!err.empty()) return err;
 
@@ -189,6 +208,12 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   a.group = p.heads_q / p.heads_kv;
   a.seqlen_q = p.seqlen_q;
   a.seqlen_k = p.seqlen_k;
+  // Varlen: tiles for batch × the longest sequence; the kernel skips those past a sequence's rows.
+  a.cu_seqlens_q = p.cu_seqlens_q;
+  a.cu_seqlens_k = p.cu_seqlens_k;
+  a.total_q = p.total_q;
+  a.total_k = p.total_k;
+  a.bottom_right = p.bottom_right;
   a.num_m_blocks = (p.seqlen_q + Shape::kBlockM - 1) / Shape::kBlockM;
   const int base_tiles = a.num_m_blocks * p.heads_q * p.batch;
   static const int sms = SmCount();
@@ -201,7 +226,9 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   const char* split_env = std::getenv("FA_ONNX_HOPPER_SPLIT");  // "0": never split (for comparisons)
   // The wide D 128 blocks run only with a tile per SM (LaunchByDim): no split instantiation for them.
   constexpr bool kMaySplit = Shape::kBlockN <= 128;
-  const bool may_split = kMaySplit && !fill_uniform && (split_env == nullptr || std::strcmp(split_env, "0") != 0);
+  // Varlen is not split (its tiles have different key ranges; CombineSplits is dense).
+  const bool may_split = kMaySplit && !fill_uniform && !p.is_varlen() &&
+                         (split_env == nullptr || std::strcmp(split_env, "0") != 0);
   if (may_split && base_tiles < sms && key_blocks >= 4)
     a.num_splits = std::min({16, (sms + base_tiles - 1) / base_tiles, key_blocks / 2});
   if (a.num_splits > 1) {
@@ -275,17 +302,20 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
     const size_t bytes = size_t(p.batch) * p.heads_kv * Shape::kD * sizeof(float);
     v_sum = static_cast<float*>(scratch.Allocate(bytes));
     if (a.lse == nullptr) {  // the fill needs each row's log-sum-exp: into scratch when not asked for
-      a.lse = static_cast<float*>(scratch.Allocate(size_t(p.batch) * p.heads_q * p.seqlen_q * sizeof(float)));
-      a.lse_batch_stride = int64_t(p.heads_q) * p.seqlen_q;
-      a.lse_head_stride = p.seqlen_q;
+      // dense [B, Hq, Sq]; varlen [Hq, Tq] (as the op's output)
+      const int64_t seq = p.is_varlen() ? p.total_q : p.seqlen_q;
+      const int64_t batch = p.is_varlen() ? 1 : p.batch;
+      a.lse = static_cast<float*>(scratch.Allocate(size_t(batch * p.heads_q * seq) * sizeof(float)));
+      a.lse_batch_stride = p.is_varlen() ? 0 : int64_t(p.heads_q) * seq;
+      a.lse_head_stride = seq;
       a.lse_seq_stride = 1;
     }
     if (v_sum == nullptr || a.lse == nullptr) return "Hopper kernel: no scratch memory for masked_rows \"uniform\"";
     cudaError_t e = cudaMemsetAsync(v_sum, 0, bytes, stream);
     if (e != cudaSuccess) return std::string("Hopper kernel: ") + cudaGetErrorString(e);
     const dim3 grid(unsigned((p.seqlen_k + 63) / 64), unsigned(p.heads_kv), unsigned(p.batch));
-    SumOverKeys<T, Shape::kD><<<grid, 256, 0, stream>>>(static_cast<const T*>(p.v.data), p.v.batch_stride,
-                                                         p.v.seq_stride, p.v.head_stride, p.seqlen_k, p.heads_kv, v_sum);
+    SumOverKeys<T, Shape::kD><<<grid, 256, 0, stream>>>(a, static_cast<const T*>(p.v.data), p.v.batch_stride,
+                                                         p.v.seq_stride, p.v.head_stride, v_sum);
     e = cudaGetLastError();
     if (e != cudaSuccess) return std::string("Hopper key sum launch: ") + cudaGetErrorString(e);
   }
@@ -294,6 +324,10 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   auto kernel = FlashFwdHopper<T, Shape, kPP, false, kExtra>;
   if constexpr (kMaySplit)
     if (a.num_splits > 1) kernel = FlashFwdHopper<T, Shape, kPP, true, kExtra>;
+  // Varlen has its own instantiation (no per-key terms: the op has no bias or mask input).
+  constexpr bool kMayVarlen = kExtra != kExtraPerKey;
+  if constexpr (kMayVarlen)
+    if (p.is_varlen()) kernel = FlashFwdHopper<T, Shape, kPP, false, kExtra, true>;
   static std::once_flag once;
   static cudaError_t attr_err = cudaSuccess;
   std::call_once(once, [&] {
@@ -302,6 +336,10 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
     if constexpr (kMaySplit)
       if (attr_err == cudaSuccess)
         attr_err = cudaFuncSetAttribute(FlashFwdHopper<T, Shape, kPP, true, kExtra>,
+                                        cudaFuncAttributeMaxDynamicSharedMemorySize, Shape::kSmemBytes);
+    if constexpr (kMayVarlen)
+      if (attr_err == cudaSuccess)
+        attr_err = cudaFuncSetAttribute(FlashFwdHopper<T, Shape, kPP, false, kExtra, true>,
                                         cudaFuncAttributeMaxDynamicSharedMemorySize, Shape::kSmemBytes);
   });
   if (attr_err != cudaSuccess) return std::string("Hopper kernel: ") + cudaGetErrorString(attr_err);
@@ -317,7 +355,7 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   }
   if (fill_uniform) {
     const int64_t rows = int64_t(p.batch) * p.heads_q * p.seqlen_q;
-    FillMaskedRows<T, Shape::kD><<<unsigned((rows + 3) / 4), 128, 0, stream>>>(a, v_sum, 1.f / float(p.seqlen_k));
+    FillMaskedRows<T, Shape::kD><<<unsigned((rows + 3) / 4), 128, 0, stream>>>(a, v_sum);
     launch = cudaGetLastError();
     if (launch != cudaSuccess) return std::string("Hopper masked-row fill launch: ") + cudaGetErrorString(launch);
   }
@@ -348,7 +386,7 @@ std::string LaunchByDim(const AttentionParams& p, cudaStream_t stream, Scratch& 
       if constexpr (kExtra == kExtraNone && FA_HOPPER_D128_BN != 128) {
         static const int sms = SmCount();
         const int64_t tiles = int64_t((p.seqlen_q + 127) / 128) * p.heads_q * p.batch;
-        if (EffectiveWindow(p.window_left, p) < 0 && EffectiveWindow(p.window_right, p) < 0 &&
+        if (!p.is_varlen() && EffectiveWindow(p.window_left, p) < 0 && EffectiveWindow(p.window_right, p) < 0 &&
             p.seqlen_k >= FA_HOPPER_D128_WIDE_MIN_SK && tiles >= sms)
           return Launch<T, FwdShape<128, FA_HOPPER_D128_BN, 2>, kExtra>(p, stream, scratch);
       }

@@ -4,22 +4,31 @@
   check.py --lib libfahopper.so numerics   every case against a float64 reference (exit 1 on a failure)
   check.py --lib libfahopper.so sanitize   a few small cases (run under compute-sanitizer)
   check.py --lib libfahopper.so bench      the anchors.md grid against torch flash and cuDNN SDPA
+Varlen cases go through fa_hopper_run_params with test/gpu/fa.py's ctypes AttentionParams (its layout
+is checked against the shim's at load).
 """
 import argparse
 import ctypes
 import math
+import os
 import statistics
 import sys
 
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import fa  # noqa: E402  (test/gpu/fa.py: AttentionParams mirror, float64 reference)
+
 DTYPES = {torch.float16: 1, torch.bfloat16: 2}
 
 
 class Kernel:
     def __init__(self, path):
-        self.lib = ctypes.CDLL(path)
+        self.lib = fa.load(path)  # asserts that fa.AttentionParams matches the C++ layout
+        g = self.lib.fa_hopper_run_params
+        g.restype = ctypes.c_int
+        g.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
         f = self.lib.fa_hopper_run
         f.restype = ctypes.c_int
         P = ctypes.c_void_p
@@ -68,6 +77,17 @@ class Kernel:
 
     def gate(self):
         return self.err.value.decode()
+
+    def prepare_params(self, p):
+        """A zero-argument launcher of a whole fa.AttentionParams (kept alive here)."""
+        self.keep.append(p)
+        stream = torch.cuda.current_stream().cuda_stream
+        g = self.lib.fa_hopper_run_params
+
+        def launch():
+            if g(ctypes.byref(p), stream, self.err, 512) != 0:
+                raise RuntimeError(self.err.value.decode())
+        return launch
 
 
 def reference(q, k, v, key_lengths, scale, softcap, window, bottom_right, bias=None, mask=None, alibi=None):
@@ -254,12 +274,122 @@ def run_case(kern, case, check=True):
     return ok, f"{'PASS' if ok else 'FAIL'} {desc}: rel_l2={err:.2e} nan={nan} lse_err={lse_err:.1e} lse_pattern_bad={lse_bad}"
 
 
+def run_varlen(kern, case, check=True):
+    """A packed batch (FlashAttentionVarlen): sequence b has lens_q[b] query and lens_k[b] key tokens of
+    [T, H, D] tensors (or raw offsets cu_q/cu_k, for the sanitizer). Outputs poisoned with NaN; each
+    sequence against fa.reference in float64. `tail` tokens after the last sequence must stay untouched
+    (the tiles of the last sequence read them through TMA but never write them); max_q/max_k stand in
+    for max_seqlen (the CUDA registration passes the token count when the attribute is absent)."""
+    dtype, D, Hq, Hk = case["dtype"], case["D"], case["Hq"], case["Hk"]
+    lq, lk = case["lens_q"], case["lens_k"]
+    tail = case.get("tail", 0)
+    nq, nk = sum(lq), sum(lk)
+    Tq, Tk = nq + tail, nk + tail
+    causal, br = case.get("causal", False), case.get("bottom_right", False)
+    wl, wr = case.get("window", (-1, 0 if causal else -1))
+    softcap, masked = case.get("softcap", 0.0), case.get("masked", "zero")
+    scale = 1.0 / math.sqrt(D)
+    q = torch.randn(Tq, Hq, D, device="cuda").to(dtype)
+    k, v = (torch.randn(Tk, Hk, D, device="cuda").to(dtype) for _ in range(2))
+    o = torch.full_like(q, float("nan"))
+    lse = torch.full((Hq, Tq), float("nan"), device="cuda") if case.get("lse", True) else None
+    offs = lambda lens: [0] + torch.tensor(lens).cumsum(0).tolist()
+    cq = torch.tensor(case.get("cu_q", offs(lq)), dtype=torch.int32, device="cuda")
+    ck = torch.tensor(case.get("cu_k", offs(lk)), dtype=torch.int32, device="cuda")
+    B = len(lq)
+    al = None
+    if "alibi" in case:
+        al = torch.rand((B, Hq) if case["alibi"] == "bh" else (Hq,), device="cuda")
+    p = fa.AttentionParams()
+    p.dtype, p.batch, p.heads_q, p.heads_kv = fa.DT[dtype], B, Hq, Hk
+    p.seqlen_q, p.seqlen_k = case.get("max_q", max(lq)), case.get("max_k", max(lk))
+    p.head_dim = p.head_dim_v = D
+    p.q, p.k, p.v, p.o = fa.view(q, "thd"), fa.view(k, "thd"), fa.view(v, "thd"), fa.view(o, "thd")
+    if lse is not None:
+        p.lse, p.lse_batch_stride, p.lse_head_stride, p.lse_seq_stride = lse.data_ptr(), 0, Tq, 1
+    p.cu_seqlens_q, p.cu_seqlens_k = cq.data_ptr(), ck.data_ptr()
+    p.total_q, p.total_k = Tq, Tk
+    p.scale, p.softcap, p.window_left, p.window_right, p.bottom_right = scale, softcap, wl, wr, br
+    p.masked_rows = fa.MASKED[masked]
+    if al is not None:
+        p.alibi_slopes, p.alibi_batch_stride = al.data_ptr(), (Hq if al.dim() == 2 else 0)
+    kern.keep.append((q, k, v, o, lse, cq, ck, al))
+    kern.prepare_params(p)()
+    torch.cuda.synchronize()
+    if not check:
+        return True, ""
+    ro = torch.full((Tq, Hq, D), float("nan"), dtype=torch.float64, device="cuda")
+    rl = torch.full((Hq, Tq), float("nan"), dtype=torch.float64, device="cuda")
+    for b in range(B):
+        q0, q1, k0, k1 = int(cq[b]), int(cq[b + 1]), int(ck[b]), int(ck[b + 1])
+        if q1 == q0:
+            continue
+        alb = None if al is None else (al[b:b + 1] if al.dim() == 2 else al[None])
+        out, l = fa.reference(q[None, q0:q1], k[None, k0:k1], v[None, k0:k1], scale, softcap, alibi=alb, wl=wl, wr=wr,
+                              offset=((k1 - k0) - (q1 - q0)) if br else 0, masked_rows=masked)
+        ro[q0:q1], rl[:, q0:q1] = out[0], l[0]
+    err = fa.rel_l2(o, ro)
+    lse_err = fa.rel_l2(lse, rl) if lse is not None else 0.0
+    ok = err <= 1e-2 and lse_err <= 1e-2
+    desc = (f"{str(dtype)[6:]:8s} D{D:<3d} varlen H{Hq}/{Hk} q{tuple(lq)} k{tuple(lk)} tail{tail} win({wl},{wr}) "
+            f"br{int(br)} cap{softcap} alibi{case.get('alibi')} rows={masked} lse{int(lse is not None)} "
+            f"max_q{p.seqlen_q}")
+    return ok, f"{'PASS' if ok else 'FAIL'} {desc}: rel_l2={err:.2e} lse_rel_l2={lse_err:.2e}"
+
+
+def varlen_cases():
+    """Sequences of 0 and 1 tokens, lengths off the tile sizes and over several tiles, GQA/MQA, causal in
+    both alignments (bottom-right with more queries than keys: fully masked rows), windows, softcap,
+    ALiBi, masked_rows uniform (a sequence without keys), a tail after the last sequence, and the
+    token count as max_seqlen (most tiles empty)."""
+    BF, FP = torch.bfloat16, torch.float16
+    mixed_q, mixed_k = (37, 0, 300, 129, 5, 1), (50, 10, 200, 400, 0, 200)
+    same = (0, 1, 130, 257, 64, 700, 3)
+    c = []
+    for D in (64, 128, 256):
+        c += [
+            dict(dtype=BF, D=D, Hq=6, Hk=2, lens_q=same, lens_k=same),
+            dict(dtype=FP, D=D, Hq=4, Hk=4, lens_q=same, lens_k=same, causal=True),
+            dict(dtype=BF, D=D, Hq=4, Hk=2, lens_q=mixed_q, lens_k=mixed_k, causal=True, bottom_right=True),
+            dict(dtype=FP, D=D, Hq=4, Hk=2, lens_q=mixed_q, lens_k=mixed_k, causal=True),
+            dict(dtype=BF, D=D, Hq=4, Hk=2, lens_q=mixed_q, lens_k=mixed_k, causal=True, bottom_right=True,
+                 masked="uniform"),
+            dict(dtype=FP, D=D, Hq=4, Hk=4, lens_q=(1000, 3, 255), lens_k=(1000, 500, 255), window=(100, 20),
+                 bottom_right=True),
+            dict(dtype=BF, D=D, Hq=4, Hk=1, lens_q=(513, 70, 1), lens_k=(513, 70, 1), softcap=30.0, causal=True),
+            dict(dtype=FP, D=D, Hq=4, Hk=2, lens_q=mixed_q, lens_k=mixed_k, causal=True, bottom_right=True, alibi="h"),
+            dict(dtype=BF, D=D, Hq=4, Hk=4, lens_q=(129, 64, 333), lens_k=(129, 300, 70), window=(40, 40), alibi="bh"),
+            dict(dtype=BF, D=D, Hq=2, Hk=2, lens_q=(5, 300, 0, 129), lens_k=(77, 300, 9, 129), tail=77, causal=True),
+            dict(dtype=FP, D=D, Hq=2, Hk=1, lens_q=(5, 300, 0, 129), lens_k=(5, 300, 0, 129), max_q=434, max_k=434),
+        ]
+    c += [
+        dict(dtype=BF, D=128, Hq=4, Hk=2, lens_q=mixed_q, lens_k=mixed_k, causal=True, masked="uniform", lse=False),
+        dict(dtype=BF, D=128, Hq=4, Hk=2, lens_q=mixed_q, lens_k=mixed_k, window=(30, 0), bottom_right=True,
+             masked="uniform", lse=False),
+        # 8 sequences over several tiles each (the dynamic scheduler interleaves them)
+        dict(dtype=BF, D=128, Hq=8, Hk=2, lens_q=(2048, 512, 1536, 1000, 24, 2000, 1, 1071),
+             lens_k=(2048, 512, 1536, 1000, 24, 2000, 1, 1071), causal=True),
+        dict(dtype=FP, D=64, Hq=8, Hk=8, lens_q=(2048, 512, 1536, 1000, 24, 2000, 1, 1071),
+             lens_k=(2048, 512, 1536, 1000, 24, 2000, 1, 1071)),
+        dict(dtype=BF, D=256, Hq=4, Hk=2, lens_q=(1500, 3, 700), lens_k=(1500, 900, 700), causal=True,
+             bottom_right=True),
+    ]
+    return c
+
+
 def numerics(kern):
     torch.manual_seed(1234)
     fails = 0
     for case in numerics_cases():
         try:
             ok, line = run_case(kern, case)
+        except RuntimeError as e:
+            ok, line = False, f"FAIL {case}: {e}"
+        fails += not ok
+        print(line, flush=True)
+    for case in varlen_cases():
+        try:
+            ok, line = run_varlen(kern, case)
         except RuntimeError as e:
             ok, line = False, f"FAIL {case}: {e}"
         fails += not ok
@@ -298,6 +428,14 @@ def sanitize(kern):
                  dict(dtype=torch.float16, D=256, B=2, Hq=2, Hk=2, Sq=99, Sk=301, alibi="bh", mask=(2, 1, 1, 301),
                       mask_lens=[301, 40])]:
         run_case(kern, case, check=False)
+    BF = torch.bfloat16
+    for D in (64, 128, 256):  # varlen: rows and keys past each sequence, a tail, masked_rows uniform
+        run_varlen(kern, dict(dtype=BF, D=D, Hq=2, Hk=1, lens_q=(0, 1, 70, 129), lens_k=(3, 0, 70, 200), tail=9,
+                              causal=True, bottom_right=True, masked="uniform"), check=False)
+    # Offsets the host never checked (device memory): decreasing, negative, past the tokens; the kernels
+    # clamp them to the tensors (nothing is compared, memcheck must stay clean).
+    run_varlen(kern, dict(dtype=BF, D=128, Hq=2, Hk=2, lens_q=(50, 50, 50), lens_k=(60, 60, 60), max_q=100, max_k=100,
+                          cu_q=[0, 90, 10, 9999], cu_k=[-5, 60, 2**31 - 1, 180], masked="uniform"), check=False)
     print("sanitize cases ran")
     return 0
 

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 
+#include "../params_layout.h"
 #include "hopper_attention.h"
 
 namespace {
@@ -78,3 +79,17 @@ extern "C" int fa_hopper_run(int dtype, int batch, int heads_q, int heads_kv, in
   err[err_len - 1] = 0;
   return 1;
 }
+
+// The same kernel given a whole AttentionParams (test/gpu/fa.py's ctypes mirror): the varlen cases,
+// whose offsets and token totals the argument list above does not carry. Returns as fa_hopper_run.
+extern "C" int fa_hopper_run_params(const fa_onnx::AttentionParams* p, void* stream, char* err, int err_len) {
+  TestScratch scratch;
+  std::string msg = fa_onnx::cuda::hopper::Run(*p, stream, scratch);
+  const int rc = msg.empty() ? 0 : 1;
+  if (msg.empty()) msg = fa_onnx::cuda::hopper::Unsupported(*p);
+  std::strncpy(err, msg.c_str(), err_len - 1);
+  err[err_len - 1] = 0;
+  return rc;
+}
+
+extern "C" int fa_params_layout(int64_t* out, int n) { return FillParamsLayout(out, n); }

@@ -1,11 +1,11 @@
-"""Timing of FlashAttentionVarlen through the CUDA dispatch (test/gpu/shim.cu), on the GPU machine:
-the Hopper kernel (the dispatch's choice on compute capability 9.0), the portable kernel
-(FA_ONNX_HOPPER=0, toggled in-process: the dispatch reads it per call) and torch's FA-2 varlen
-(aten._flash_attention_forward) in one run; for 8 equal sequences also the dense call of the same
-shape (ours and torch flash SDPA). cuDNN has no varlen entry in torch's API, so it is not timed.
-Device events, 3 warm-up launches, median of 10 × 10 launches, three input sets of ~200 MB (beyond L2).
-Usage: python3 bench_varlen.py LIB.so [HOPPER_LIB.so]  (the second, test/gpu/hopper's shim, reports
-whether the Hopper kernel takes each point: its Unsupported() message, empty when it does)
+"""Timing of FlashAttentionVarlen on the GPU machine: the Hopper kernel (through test/gpu/hopper's
+shim, fa_hopper_run_params; it reports hopper::Unsupported(), empty when the dispatch would take it),
+torch's FA-2 varlen (aten._flash_attention_forward) and, given the dispatch library (test/gpu/shim.cu),
+the portable kernel (FA_ONNX_HOPPER=0, toggled in-process: the dispatch reads it per call), in one run;
+for 8 equal sequences also the dense call of the same shape (ours and torch flash SDPA). cuDNN has no
+varlen entry in torch's API, so it is not timed. Device events, 3 warm-up launches, median of
+10 × 10 launches, three input sets of ~200 MB (beyond L2).
+Usage: python3 bench_varlen.py HOPPER_LIB.so [DISPATCH_LIB.so]
 """
 import ctypes
 import math
@@ -63,6 +63,16 @@ def dense_params(q, k, v, o, causal):
     return p
 
 
+def run_hopper(hlib, params):
+    err = ctypes.create_string_buffer(512)
+
+    def fn(i):
+        s = ctypes.c_void_p(torch.cuda.current_stream().cuda_stream)
+        if hlib.fa_hopper_run_params(ctypes.byref(params[i]), s, err, 512) != 0:
+            raise RuntimeError(err.value.decode())
+    return time_ms(fn, len(params))
+
+
 def run_ours(lib, params, env_hopper):
     if env_hopper:
         os.environ.pop("FA_ONNX_HOPPER", None)
@@ -89,8 +99,8 @@ def hopper_gate(hlib, p):
 
 
 def main():
-    lib = fa.load(sys.argv[1])
-    hlib = fa.load(sys.argv[2]) if len(sys.argv) > 2 else None
+    hlib = fa.load(sys.argv[1])
+    lib = fa.load(sys.argv[2]) if len(sys.argv) > 2 else None
     dt = torch.bfloat16
     print(f"device: {torch.cuda.get_device_name()}  torch {torch.__version__}")
     print("| lengths | D | causal | max_seqlen | Hopper | portable | torch FA-2 varlen | dense Hopper | torch flash dense |")
@@ -109,8 +119,8 @@ def main():
                     gate = hopper_gate(hlib, params[0])
                     if gate:
                         print(f"  Hopper kernel gate at {name} D{D} causal{int(causal)}: {gate!r}")
-                    hop = run_ours(lib, params, True)
-                    port = run_ours(lib, params, False) if max_q == max(lens) else float("nan")
+                    hop = run_hopper(hlib, params)
+                    port = run_ours(lib, params, False) if lib is not None and max_q == max(lens) else float("nan")
                     try:
                         fa2 = time_ms(lambda i: torch.ops.aten._flash_attention_forward(
                             sets[i][0], sets[i][1], sets[i][2], cu, cu, max_q, max_q, 0.0, causal, False,
@@ -123,7 +133,7 @@ def main():
                         dsets = [tuple(t.view(8, 2048, H, D) for t in s) for s in sets]
                         douts = [o.view(8, 2048, H, D) for o in outs]
                         dparams = [dense_params(q, k, v, o, causal) for (q, k, v), o in zip(dsets, douts)]
-                        dense = run_ours(lib, dparams, True)
+                        dense = run_hopper(hlib, dparams)
                         tsets = [tuple(t.transpose(1, 2) for t in s) for s in dsets]
                         from torch.nn.attention import SDPBackend, sdpa_kernel
                         with sdpa_kernel(SDPBackend.FLASH_ATTENTION):

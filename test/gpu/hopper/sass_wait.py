@@ -27,11 +27,12 @@ for line in sys.stdin:
 for name, ins in kernels.items():
     if "FlashFwdHopper" not in name:
         continue
-    shape = re.search(r"FwdShapeILi(\d+)ELi(\d+)ELi(\d+)ELi(\d+)EEELb(\d)ELb(\d)ELi(\d)E", name)
+    shape = re.search(r"FwdShapeILi(\d+)ELi(\d+)ELi(\d+)ELi(\d+)EEELb(\d)ELb(\d)ELi(\d)E(Lb(\d)E)?", name)
     dtype = "bf16" if "bfloat16" in name else "fp16"
     if shape is None:
         continue
-    d, bn, st, wgs, _, split, extra = shape.groups()
+    d, bn, st, wgs, _, split, extra, _, varlen = shape.groups()
+    kind = " varlen" if varlen == "1" else ""
     if split != "0" or extra != "0":
         continue
     before = after = -1
@@ -48,5 +49,5 @@ for name, ins in kernels.items():
             break
     ldl = sum(bool(re.search(r"\b(LDL|STL)\b", x)) for x in ins)
     waits = sum("WARPGROUP.DEPBAR" in x for x in ins)
-    print(f"sass {dtype} D{d} BN{bn} stages{st} wgs{wgs}: steady-state exp2 before P·V wait {before}, after {after}; "
+    print(f"sass {dtype}{kind} D{d} BN{bn} stages{st} wgs{wgs}: steady-state exp2 before P·V wait {before}, after {after}; "
           f"wgmma waits {waits}; LDL/STL {ldl}; instructions {len(ins)}")

@@ -48,17 +48,20 @@ std::string device_info(DeviceInfo* out) {
 }
 
 template <int kD>
-constexpr int2 blocks_of() { return int2{FwdConfig<kD>::kBM, FwdConfig<kD>::kBN}; }
-int2 block_mn(int d) {  // query rows and keys per CTA tile of the head dim's instantiation
+int2 blocks_of(const AttentionParams& p) {
+  if (!needs_general(p) && use_short_shape<kD>(p)) return int2{FwdConfig<kD, false, kShortShape>::kBM, FwdConfig<kD, false, kShortShape>::kBN};
+  return int2{FwdConfig<kD>::kBM, FwdConfig<kD>::kBN};
+}
+int2 block_mn(int d, const AttentionParams& p) {  // query rows and keys per CTA tile of the head dim's instantiation
   switch (d) {
-    case 32: return blocks_of<32>();
-    case 64: return blocks_of<64>();
-    case 80: return blocks_of<80>();
-    case 96: return blocks_of<96>();
-    case 128: return blocks_of<128>();
-    case 160: return blocks_of<160>();
-    case 192: return blocks_of<192>();
-    default: return blocks_of<256>();
+    case 32: return blocks_of<32>(p);
+    case 64: return blocks_of<64>(p);
+    case 80: return blocks_of<80>(p);
+    case 96: return blocks_of<96>(p);
+    case 128: return blocks_of<128>(p);
+    case 160: return blocks_of<160>(p);
+    case 192: return blocks_of<192>(p);
+    default: return blocks_of<256>(p);
   }
 }
 
@@ -159,7 +162,7 @@ std::string Run(const AttentionParams& p, void* stream, Scratch& scratch) {
   // Split the keys when batch·heads·query-blocks leaves SMs idle (decode, short batches).
   SplitArgs sa;
   if (!p.is_varlen()) {
-    const int2 bmn = block_mn(kernel_dim(p.head_dim, p.head_dim_v));
+    const int2 bmn = block_mn(kernel_dim(p.head_dim, p.head_dim_v), p);
     const int64_t tiles = int64_t(p.batch) * p.heads_q * ((p.seqlen_q + bmn.x - 1) / bmn.x);
     const int n_blocks = (p.seqlen_k + bmn.y - 1) / bmn.y;
     if (tiles < dev.sms && n_blocks >= 4) {

@@ -2,5 +2,6 @@
 #include "fwd_launch.cuh"
 
 namespace fa_onnx::cuda {
+FA_ONNX_FWD_SHAPE(extern, 128, kShortShape)  // the short-sequence shape: fwd_hdim128_short.cu
 FA_ONNX_INSTANTIATE_FWD(128, false)
 }  // namespace fa_onnx::cuda

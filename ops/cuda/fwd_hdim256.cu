@@ -2,6 +2,6 @@
 #include "fwd_launch.cuh"
 
 namespace fa_onnx::cuda {
-FA_ONNX_FWD_SMALL(extern, 256)  // the small-shared-memory fallback: fwd_hdim256_small.cu
+FA_ONNX_FWD_SHAPE(extern, 256, kSmallSmemShape)  // the small-shared-memory fallback: fwd_hdim256_small.cu
 FA_ONNX_INSTANTIATE_FWD(256, false)
 }  // namespace fa_onnx::cuda

@@ -3,5 +3,5 @@
 #include "fwd_launch.cuh"
 
 namespace fa_onnx::cuda {
-FA_ONNX_FWD_SMALL(, 256)
+FA_ONNX_FWD_SHAPE(, 256, kSmallSmemShape)
 }  // namespace fa_onnx::cuda

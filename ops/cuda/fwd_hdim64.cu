@@ -2,5 +2,6 @@
 #include "fwd_launch.cuh"
 
 namespace fa_onnx::cuda {
+FA_ONNX_FWD_SHAPE(extern, 64, kShortShape)  // the short-sequence shape: fwd_hdim64_short.cu
 FA_ONNX_INSTANTIATE_FWD(64, false)
 }  // namespace fa_onnx::cuda

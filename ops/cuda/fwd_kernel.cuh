@@ -14,6 +14,7 @@
 // value never makes the kernel read or write outside the declared tensors (see README.md).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 
@@ -28,6 +29,15 @@
 #endif
 #ifndef FA_ONNX_CUDA_FWD_STAGES
 #define FA_ONNX_CUDA_FWD_STAGES 2  // plain kernel: K/V buffers (2: a tile's loads are issued one tile ahead)
+#endif
+#ifndef FA_ONNX_CUDA_FWD_STAGED_O
+#define FA_ONNX_CUDA_FWD_STAGED_O 1  // output staged through shared memory and stored in 16-byte chunks (see the epilogue)
+#endif
+#ifndef FA_ONNX_CUDA_FWD_FAST_Q
+#define FA_ONNX_CUDA_FWD_FAST_Q 1  // Q tile copied like K/V (fixed column per thread) when the head is full width
+#endif
+#ifndef FA_ONNX_CUDA_FWD_SHORT
+#define FA_ONNX_CUDA_FWD_SHORT 1  // plain kernel, D 64/128: 1 short-sequence shape by keys per row (short_shape), 0 never, 2 always
 #endif
 #ifndef FA_ONNX_CUDA_FWD_FOLD
 #define FA_ONNX_CUDA_FWD_FOLD 1  // plain kernel: softmax scale folded into the exponent's FMA (see the softmax)
@@ -70,6 +80,23 @@ constexpr TileShape plain_shape(int d, int cfg) {
   return d <= 64 ? plain_shape(d, 2) : d <= 192 ? plain_shape(d, 1) : TileShape{1, 8, 64, false, 1};
 }
 
+// Plain-kernel shapes for calls with few keys per query row (short sequences, causal), at D 64 and
+// D 128: 64 x 64 tiles of 4 warps x 16 rows, Q in registers, three (D 64) or two (D 128) CTAs per SM,
+// where the default shapes hold two and one. Each CTA's fixed costs (Q and first K/V loads, the
+// epilogue) then overlap with another CTA's key loop. Measured on the anchors grid (H100,
+// bench/RESULTS.md, 2026-11-23 ~13:00): faster up to about 2048 keys per row at D 64 and 8192 at
+// D 128 (causal most), slower beyond (at D 64 each K/V fragment then feeds one MMA instead of two).
+// short_keys: the largest average number of keys per query row that takes the short shape (0: none).
+struct ShortShape {
+  TileShape shape;
+  int short_keys;
+};
+constexpr ShortShape short_shape(int d) {
+  if (d == 64) return {TileShape{1, 4, 64, true, 3}, 2048};
+  if (d == 128) return {TileShape{1, 4, 64, true, 2}, 8192};
+  return {TileShape{1, 8, 64, true, 1}, 0};
+}
+
 // General-kernel shapes (bias/mask/ALiBi/softcap), which hold a tile's bias and mask values in
 // registers: version 1's layout, 64-key tiles at D <= 64 (128 would spill) and 32-key tiles at D
 // 160-192, Q fragments re-read from shared memory above D = 64.
@@ -78,13 +105,20 @@ constexpr TileShape general_shape(int d) {
        : d <= 192 ? TileShape{1, 8, 32, false, 1} : TileShape{1, 4, 32, false, 1};
 }
 
-template <int kD, bool kGeneral = false, bool kSmallSmem = false>
+// Which plain shape an instantiation has: the head dim's default, the small-shared-memory fallback
+// (sm86/sm89, plain D 256), or the short-sequence shape (D 64 and 128).
+enum FwdVariant : int { kMainShape = 0, kSmallSmemShape = 1, kShortShape = 2 };
+
+template <int kD, bool kGeneral = false, int kVar = kMainShape>
 struct FwdConfig {
   static constexpr int kDPad = (kD + 31) / 32 * 32;  // shared-memory row width (swizzle needs 32k)
   static constexpr int kChunks = kDPad / 8;          // 16-byte chunks per shared row
   static constexpr int kLoadChunks = kD / 8;         // chunks per row actually copied
-  // kSmallSmem: the fallback for devices whose per-block limit is under the shape's need (plain D 256).
-  static constexpr TileShape kShape = kGeneral ? general_shape(kD) : kSmallSmem ? plain_shape(kD, 1) : plain_shape(kD, FA_ONNX_CUDA_FWD_MT);
+  static constexpr bool kSmallSmem = !kGeneral && kVar == kSmallSmemShape;
+  static constexpr TileShape kShape = kGeneral                ? general_shape(kD)
+                                      : kSmallSmem            ? plain_shape(kD, 1)
+                                      : kVar == kShortShape   ? short_shape(kD).shape
+                                                              : plain_shape(kD, FA_ONNX_CUDA_FWD_MT);
   static constexpr int kMT = kShape.mt;       // m16 tiles per warp: each K/V fragment feeds kMT MMAs
   static constexpr int kWarps = kShape.warps;
   static constexpr int kBM = kWarps * 16 * kMT;  // query rows per CTA
@@ -98,6 +132,8 @@ struct FwdConfig {
       !kGeneral && !kSmallSmem && FA_ONNX_CUDA_FWD_STAGES == 2 && (kBM + 4 * kBN) * kDPad * 2 <= 96 * 1024 ? 2 : 1;
   static constexpr int kSmemBytes = (kBM + 2 * kStages * kBN) * kDPad * 2;
   static constexpr bool kNeedsSmallFallback = kSmemBytes > kSmallSmemLimit;
+  // The plain kernel's short-sequence shape exists for this head dim (default shapes only; 0 turns it off).
+  static constexpr bool kHasShort = !kGeneral && FA_ONNX_CUDA_FWD_MT == 0 && FA_ONNX_CUDA_FWD_SHORT != 0 && short_shape(kD).short_keys > 0;
   static constexpr int kQKUnroll = kQInRegs ? kD / 16 : FA_ONNX_CUDA_FWD_QK_UNROLL;  // (macros do not expand in pragmas)
   // Scale folded into exp2's FMA (plain kernel; the general kernel adds its terms to scaled scores).
   static constexpr bool kFoldScale = !kGeneral && FA_ONNX_CUDA_FWD_FOLD != 0;
@@ -189,10 +225,10 @@ __device__ __forceinline__ void store_pair(const AttentionParams& p, int64_t e, 
 // mask row offsets, ALiBi's position), each term is one pass over the score registers, and a tile's
 // bias/mask values are loaded into registers during the tile before, so their latency hides behind
 // that tile's softmax and P·V. A separate instantiation keeps these registers out of the plain kernel.
-template <typename T, int kD, bool kConvert, bool kGeneral, bool kSmallSmem = false>
-__global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kSmallSmem>::kThreads, FwdConfig<kD, kGeneral, kSmallSmem>::kMinBlocks)
+template <typename T, int kD, bool kConvert, bool kGeneral, int kVar = kMainShape>
+__global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdConfig<kD, kGeneral, kVar>::kMinBlocks)
     fwd_kernel(const AttentionParams p, const SplitArgs sa) {
-  using C = FwdConfig<kD, kGeneral, kSmallSmem>;
+  using C = FwdConfig<kD, kGeneral, kVar>;
   constexpr int kBM = C::kBM, kBN = C::kBN, kMT = C::kMT, kNT = kBN / 8, kDT = kD / 8, kKS = kD / 16;
   extern __shared__ __align__(128) unsigned char smem_raw[];
   T* sQ = reinterpret_cast<T*>(smem_raw);
@@ -449,8 +485,28 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kSmallSmem>::kThreads,
     tile::ldmatrix_x4(a, tile::smem_addr(sQ + tile::swizzle<C::kChunks>(q_row + mt * 16, ks * 2 + q_chunk) * 8));
   };
 
-  if (n_begin < n_end) {
+  // The Q tile through the same fixed-column copy as K/V when the head is full width (Q is never
+  // paged): its issue no longer waits behind the generic loader's index arithmetic.
+  auto load_q = [&]() {
+    if constexpr (kFastKV && FA_ONNX_CUDA_FWD_FAST_Q && kBM % kRowStep == 0) {
+      if (qk_chunks == C::kLoadChunks) {
+        const T* at = static_cast<const T*>(p.q.data) + b * p.q.batch_stride +
+                      int64_t(si.q_start + m0 + ld_r0) * p.q.seq_stride + h * p.q.head_stride + ld_c * 8;
+        const int64_t step = kRowStep * p.q.seq_stride;
+        const uint32_t dst = tile::smem_addr(sQ + ld_soff);
+#pragma unroll
+        for (int i = 0; i < kBM / kRowStep; ++i, at += step) {
+          const bool valid = m0 + ld_r0 + i * kRowStep < si.len_q;
+          tile::cp_async16(dst + i * kRowStep * C::kChunks * 16, valid ? at : p.q.data, valid);
+        }
+        return;
+      }
+    }
     load_tile(sQ, p.q, m0, kBM, si.len_q, qk_chunks, true);
+  };
+
+  if (n_begin < n_end) {
+    load_q();
     load_kv(sK, p.k, k_src, n_begin * kBN, qk_chunks);
     if constexpr (C::kStages == 2) load_kv(sV, p.v, v_src, n_begin * kBN, v_chunks);
     tile::cp_async_commit();
@@ -671,6 +727,16 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kSmallSmem>::kThreads,
 
   // Epilogue: finish the row sums across the quad, normalise, write O (and LSE).
   const float v_scale = v_descale_of(p, b, hk);
+  // Staged output (native dtype, no key split, 16-byte aligned output rows): each warp puts its
+  // normalised rows into its own rows of the Q tile (no other warp reads them), then copies them out
+  // in 16-byte chunks, so one store instruction covers whole rows. Pair stores straight from the
+  // accumulators touch 8 rows' partial sectors per instruction, and with one CTA per SM nothing
+  // overlaps that tail.
+  const bool staged = FA_ONNX_CUDA_FWD_STAGED_O && !kConvert && sa.num_splits == 1 &&
+                      (reinterpret_cast<uintptr_t>(p.o.data) & 15) == 0 &&
+                      ((p.o.batch_stride | p.o.seq_stride | p.o.head_stride) & 7) == 0;
+  T* const sO = sQ;
+  if (staged) __syncwarp();  // this warp's Q fragment reads are done before its rows are overwritten
 #pragma unroll
   for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
@@ -678,38 +744,80 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kSmallSmem>::kThreads,
       float sum = row_sum[mt][r];
       sum += __shfl_xor_sync(0xffffffffu, sum, 1);
       sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-      const int i = m0 + warp_row + mt * 16 + g + r * 8;
+      const int row = warp_row + mt * 16 + g + r * 8, i = m0 + row;
       if (i >= si.len_q) continue;
       const bool empty = !(sum > 0.f);
       const float lse2 = empty ? -INFINITY : row_max[mt][r] + log2f(sum);
       if (sa.num_splits > 1) {  // dense only: index by (split, b, h, i)
-        const int64_t row = ((int64_t(split) * p.batch + b) * p.heads_q + h) * p.seqlen_q + i;
+        const int64_t prow = ((int64_t(split) * p.batch + b) * p.heads_q + h) * p.seqlen_q + i;
         const float inv = empty ? 0.f : 1.f / sum;
 #pragma unroll
         for (int d = 0; d < kDT; ++d)
           if (d * 8 + t4 * 2 < dv)
-            *reinterpret_cast<float2*>(sa.o_partial + row * dv + d * 8 + t4 * 2) =
+            *reinterpret_cast<float2*>(sa.o_partial + prow * dv + d * 8 + t4 * 2) =
                 make_float2(o[mt][d][2 * r] * inv, o[mt][d][2 * r + 1] * inv);
-        if (t4 == 0) sa.lse_partial[row] = lse2;
+        if (t4 == 0) sa.lse_partial[prow] = lse2;
         continue;
       }
       const int64_t oe = b * p.o.batch_stride + int64_t(si.q_start + i) * p.o.seq_stride + h * p.o.head_stride;
       if (empty) {  // a rolled loop: the masked-row value (a loop over keys itself) is inlined once, not per column
 #pragma unroll 1
-        for (int col = t4 * 2; col < dv; col += 8)
-          store_pair<T, kConvert>(p, oe + col, masked_row_value(p, si, b, hk, col), masked_row_value(p, si, b, hk, col + 1));
+        for (int col = t4 * 2; col < dv; col += 8) {
+          const float x = masked_row_value(p, si, b, hk, col), y = masked_row_value(p, si, b, hk, col + 1);
+          if (staged) {
+            *reinterpret_cast<uint32_t*>(sO + tile::swizzle<C::kChunks>(row, col / 8) * 8 + col % 8) = tile::pack2<T>(x, y);
+          } else {
+            store_pair<T, kConvert>(p, oe + col, x, y);
+          }
+        }
       } else {
         const float inv = v_scale / sum;
 #pragma unroll
         for (int d = 0; d < kDT; ++d) {
           const int col = d * 8 + t4 * 2;
-          if (col < dv) store_pair<T, kConvert>(p, oe + col, o[mt][d][2 * r] * inv, o[mt][d][2 * r + 1] * inv);
+          if (staged) {  // columns past dv are written here but never stored
+            *reinterpret_cast<uint32_t*>(sO + tile::swizzle<C::kChunks>(row, d) * 8 + t4 * 2) =
+                tile::pack2<T>(o[mt][d][2 * r] * inv, o[mt][d][2 * r + 1] * inv);
+          } else if (col < dv) {
+            store_pair<T, kConvert>(p, oe + col, o[mt][d][2 * r] * inv, o[mt][d][2 * r + 1] * inv);
+          }
         }
       }
       if (p.lse != nullptr && t4 == 0)
         p.lse[b * p.lse_batch_stride + h * p.lse_head_stride + int64_t(si.q_start + i) * p.lse_seq_stride] =
             lse2 * 0.6931471805599453f;
     }
+  if constexpr (!kConvert) {
+    if (staged) {
+      __syncwarp();
+      constexpr int kRows = 16 * kMT;
+#pragma unroll
+      for (int idx = lane; idx < kRows * C::kLoadChunks; idx += 32) {
+        const int row = warp_row + idx / C::kLoadChunks, c = idx % C::kLoadChunks, i = m0 + row;
+        if (i < si.len_q && c < v_chunks) {
+          T* dst = static_cast<T*>(p.o.data) + b * p.o.batch_stride + int64_t(si.q_start + i) * p.o.seq_stride +
+                   h * p.o.head_stride + c * 8;
+          *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(sO + tile::swizzle<C::kChunks>(row, c) * 8);
+        }
+      }
+    }
+  }
+}
+
+// Whether a plain call takes the head dim's short-sequence shape: the keys of the middle query row
+// (window, causal alignment) stand for the average keys per row.
+template <int kD>
+inline bool use_short_shape(const AttentionParams& p) {
+  if constexpr (!FwdConfig<kD>::kHasShort) {
+    return false;
+  } else {
+    if (FA_ONNX_CUDA_FWD_SHORT == 2) return true;
+    const int64_t pos = int64_t(p.seqlen_q) / 2 + (p.bottom_right ? int64_t(p.seqlen_k) - p.seqlen_q : 0);
+    int64_t hi = p.seqlen_k, lo = 0;
+    if (p.window_right >= 0) hi = std::min<int64_t>(hi, pos + p.window_right + 1);
+    if (p.window_left >= 0) lo = std::max<int64_t>(lo, pos - p.window_left);
+    return hi - lo <= short_shape(kD).short_keys;
+  }
 }
 
 // The current device's per-block shared-memory opt-in limit (cached; dispatch.cu).
@@ -721,10 +829,12 @@ template <typename T, int kD, bool kConvert, bool kGeneral>
 cudaError_t launch_variant(const AttentionParams& p, const SplitArgs& sa, cudaStream_t stream);
 
 // The plain kernel, or the general one when any of bias, mask, ALiBi or softcap is on.
+inline bool needs_general(const AttentionParams& p) {
+  return p.bias.data != nullptr || p.mask.data != nullptr || p.alibi_slopes != nullptr || p.softcap > 0.f;
+}
 template <typename T, int kD, bool kConvert>
 cudaError_t launch_fwd(const AttentionParams& p, const SplitArgs& sa, cudaStream_t stream) {
-  const bool general = p.bias.data != nullptr || p.mask.data != nullptr || p.alibi_slopes != nullptr || p.softcap > 0.f;
-  return general ? launch_variant<T, kD, kConvert, true>(p, sa, stream) : launch_variant<T, kD, kConvert, false>(p, sa, stream);
+  return needs_general(p) ? launch_variant<T, kD, kConvert, true>(p, sa, stream) : launch_variant<T, kD, kConvert, false>(p, sa, stream);
 }
 
 }  // namespace fa_onnx::cuda

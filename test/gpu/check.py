@@ -233,6 +233,10 @@ def main():
         dense(lib, "quick split decode D64", D=64, B=1, Hq=2, Hk=1, Sq=1, Sk=1000)
         dense(lib, "quick uniform masked rows D128", FP, D=128, B=2, Hq=4, Hk=2, Sq=70, Sk=130, mask=(2, 1, 1, 130),
               causal=True, wl=0, masked="uniform")
+        # D 64 / 128 plain calls with few keys per row take the short-sequence shape; these take the default one
+        dense(lib, "quick bf16 D64 long keys (default shape)", D=64, B=1, Hq=2, Sq=70, Sk=2300)
+        dense(lib, "quick fp16 D128 long keys causal br (default shape)", FP, D=128, B=1, Hq=1, Sq=70, Sk=8300, causal=True,
+              bottom_right=True)
         varlen(lib, "quick varlen", D=32)
         kvcache(lib, "quick paged kv append", D=64, B=2, Hq=4, Hk=2, Sq=2, S_max=100, seqlens=(0, 90), paged=True)
     else:
@@ -281,6 +285,14 @@ def main():
                 kvcache(lib, f"{n} D{D} kv paged Sq=7 no causal", dt, D=D, Sq=7, paged=True, causal=False)
                 kvcache(lib, f"{n} D{D} kv long decode (split)", dt, D=D, B=2, seqlens=(3000, 4000), S_max=4100, paged=True)
         dense(lib, "bf16 D128 large B4 H16 S1024 causal", BF, D=128, B=4, Hq=16, Sq=1024, Sk=1024, causal=True, sdpa=True)
+        # Plain D 64 / 128 calls pick their tile shape by keys per query row (use_short_shape in
+        # ops/cuda/fwd_kernel.cuh): the cases above are short; these cross to the default shapes.
+        for dt in (BF, FP):
+            n = str(dt).split(".")[1]
+            for D, Sk in ((64, 2300), (128, 8400)):
+                dense(lib, f"{n} D{D} long keys Sk={Sk} (default shape)", dt, D=D, B=1, Hq=2, Sq=130, Sk=Sk)
+                dense(lib, f"{n} D{D} long keys Sk={Sk} causal br (default shape)", dt, D=D, B=1, Hq=2, Sq=200, Sk=Sk,
+                      causal=True, bottom_right=True)
         # Head dims without their own kernel run on the next one with zero-filled columns.
         for dt in (BF, FP):
             n = str(dt).split(".")[1]

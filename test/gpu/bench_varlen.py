@@ -8,9 +8,9 @@ varlen entry in torch's API, so it is not timed. Device events, 3 warm-up launch
 Usage: python3 bench_varlen.py HOPPER_LIB.so [DISPATCH_LIB.so]
 """
 import ctypes
+import importlib.util
 import math
 import os
-import statistics
 import sys
 
 import torch
@@ -18,25 +18,20 @@ import torch.nn.functional as F
 
 import fa
 
+# The Hopper checks' timer, loaded by path (test/gpu has a check.py of its own).
+_spec = importlib.util.spec_from_file_location(
+    "hopper_check", os.path.join(os.path.dirname(os.path.abspath(__file__)), "hopper", "check.py"))
+hopper_check = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(hopper_check)
+
 TOKENS, HD = 16384, 2048  # 16k packed tokens, heads·D = 2048
 EQUAL = (2048,) * 8
 MIXED = (4096, 512, 3000, 1024, 2500, 128, 3500, 1624)  # sums to 16384
 
 
-def time_ms(fn, n_sets, reps=10, inner=10):
-    for i in range(3):
-        fn(i % n_sets)
-    torch.cuda.synchronize()
-    samples = []
-    for r in range(reps):
-        st, en = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        st.record()
-        for i in range(inner):
-            fn((r * inner + i) % n_sets)
-        en.record()
-        en.synchronize()
-        samples.append(st.elapsed_time(en) / inner)
-    return statistics.median(samples)
+def time_ms(fn, n_sets):
+    """hopper/check.py's timer (median of launches rotating over n_sets input sets) for fn(set index)."""
+    return hopper_check.time_ms(fn, [(i,) for i in range(n_sets)])
 
 
 def varlen_params(q, k, v, o, cu, lens, max_q, causal):

@@ -380,16 +380,10 @@ def varlen_cases():
 def numerics(kern, varlen_only=False):
     torch.manual_seed(1234)
     fails = 0
-    for case in [] if varlen_only else numerics_cases():
+    checks = [] if varlen_only else [(run_case, case) for case in numerics_cases()]
+    for runner, case in checks + [(run_varlen, case) for case in varlen_cases()]:
         try:
-            ok, line = run_case(kern, case)
-        except RuntimeError as e:
-            ok, line = False, f"FAIL {case}: {e}"
-        fails += not ok
-        print(line, flush=True)
-    for case in varlen_cases():
-        try:
-            ok, line = run_varlen(kern, case)
+            ok, line = runner(kern, case)
         except RuntimeError as e:
             ok, line = False, f"FAIL {case}: {e}"
         fails += not ok

@@ -47,10 +47,18 @@ std::string device_info(DeviceInfo* out) {
   return "";
 }
 
+template <int kD, int kVar>
+constexpr int2 tile_of() { return int2{FwdConfig<kD, false, kVar>::kBM, FwdConfig<kD, false, kVar>::kBN}; }
+// The plain kernel's tile for the shape the launch will pick (general calls are sized by the default
+// plain tile, as before: the same at D <= 128).
 template <int kD>
 int2 blocks_of(const AttentionParams& p) {
-  if (!needs_general(p) && use_short_shape<kD>(p)) return int2{FwdConfig<kD, false, kShortShape>::kBM, FwdConfig<kD, false, kShortShape>::kBN};
-  return int2{FwdConfig<kD>::kBM, FwdConfig<kD>::kBN};
+  if (needs_general(p)) return tile_of<kD, kMainShape>();
+  switch (shape_variant<kD, false>(p)) {
+    case kSmallSmemShape: return tile_of<kD, kSmallSmemShape>();
+    case kShortShape: return tile_of<kD, kShortShape>();
+    default: return tile_of<kD, kMainShape>();
+  }
 }
 int2 block_mn(int d, const AttentionParams& p) {  // query rows and keys per CTA tile of the head dim's instantiation
   switch (d) {

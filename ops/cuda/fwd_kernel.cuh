@@ -823,6 +823,18 @@ inline bool use_short_shape(const AttentionParams& p) {
 // The current device's per-block shared-memory opt-in limit (cached; dispatch.cu).
 int device_smem_optin();
 
+// Which shape of the head dim's kernel a call runs on: the small-shared-memory fallback where the
+// device's limit is below the default's need (sm86/sm89), the short-sequence shape for plain calls with
+// few keys per row, else the default. One choice for launch_variant and the dispatch's key-split sizing.
+template <int kD, bool kGeneral>
+inline int shape_variant(const AttentionParams& p) {
+  if constexpr (FwdConfig<kD, kGeneral>::kNeedsSmallFallback)
+    if (device_smem_optin() < FwdConfig<kD, kGeneral>::kSmemBytes) return kSmallSmemShape;
+  if constexpr (FwdConfig<kD, kGeneral>::kHasShort)
+    if (use_short_shape<kD>(p)) return kShortShape;
+  return kMainShape;
+}
+
 // Host side: launches one instantiation (defined in fwd_launch.cuh, instantiated in one file per head
 // dim and kernel: fwd_hdim<D>.cu plain, fwd_hdim<D>_general.cu general, so the build runs in parallel).
 template <typename T, int kD, bool kConvert, bool kGeneral>

@@ -19,16 +19,17 @@ cudaError_t launch_config(const AttentionParams& p, const SplitArgs& sa, cudaStr
   return cudaGetLastError();
 }
 
-// The shape of FwdConfig; its small-shared-memory fallback (fwd_hdim<D>_small.cu) on devices whose
-// per-block limit is below the shape's need (sm86/sm89); or the short-sequence shape
-// (fwd_hdim<D>_short.cu) for plain calls with few keys per row (use_short_shape).
+// Launches the shape shape_variant picks (the others are instantiated in fwd_hdim<D>_small.cu / _short.cu).
 template <typename T, int kD, bool kConvert, bool kGeneral>
 cudaError_t launch_variant(const AttentionParams& p, const SplitArgs& sa, cudaStream_t stream) {
-  if constexpr (FwdConfig<kD, kGeneral>::kNeedsSmallFallback) {
-    if (device_smem_optin() < FwdConfig<kD, kGeneral>::kSmemBytes) return launch_config<T, kD, kConvert, kGeneral, kSmallSmemShape>(p, sa, stream);
-  }
-  if constexpr (FwdConfig<kD, kGeneral>::kHasShort) {
-    if (use_short_shape<kD>(p)) return launch_config<T, kD, kConvert, kGeneral, kShortShape>(p, sa, stream);
+  using C = FwdConfig<kD, kGeneral>;
+  switch (shape_variant<kD, kGeneral>(p)) {
+    case kSmallSmemShape:
+      if constexpr (C::kNeedsSmallFallback) return launch_config<T, kD, kConvert, kGeneral, kSmallSmemShape>(p, sa, stream);
+      break;
+    case kShortShape:
+      if constexpr (C::kHasShort) return launch_config<T, kD, kConvert, kGeneral, kShortShape>(p, sa, stream);
+      break;
   }
   return launch_config<T, kD, kConvert, kGeneral, kMainShape>(p, sa, stream);
 }

@@ -158,6 +158,14 @@ def numerics_cases():
             dict(dtype=torch.bfloat16, D=D, B=2, Hq=4, Hk=2, Sq=64, Sk=2048, key_lengths=[2048, 300], softcap=20.0),
             dict(dtype=torch.bfloat16, D=D, B=1, Hq=4, Hk=4, Sq=256, Sk=4096, window=(500, 100), bottom_right=True),
         ]
+    # Several tiles per CTA (the cases above mostly give each SM one): the next tile's Q loads and its
+    # first Q·Kᵀ runs while a tile ends (two Q buffers, look-ahead); empty tiles (no keys) in between.
+    for D in (64, 128, 256):
+        c += [
+            dict(dtype=torch.bfloat16, D=D, B=4, Hq=16, Hk=4, Sq=1024, Sk=1024, causal=True),
+            dict(dtype=torch.float16, D=D, B=4, Hq=16, Hk=16, Sq=700, Sk=900, key_lengths=[900, 0, 333, 0]),
+            dict(dtype=torch.bfloat16, D=D, B=8, Hq=16, Hk=8, Sq=300, Sk=300, softcap=25.0),
+        ]
     # D 128 on long keys with a tile per SM: the 176-key blocks (hopper_attention.cu), odd lengths.
     c += [
         dict(dtype=torch.bfloat16, D=128, B=2, Hq=8, Hk=4, Sq=1100, Sk=4500, layout="BHSD"),

@@ -2,8 +2,9 @@
 """Two or more builds of the Hopper kernel timed against each other, interleaved (GPU machine).
 
 A whole-grid sweep per build drifts with the clock (the same SASS measured 5% apart in one run), so
-here every point times the builds in turn, `--rounds` times, and reports each build's median and its
-ratio to the first build.
+here every point times the builds in turn, `--rounds` times (each round starting one build later), and
+reports each build's median and its ratio to the first build. Give one library twice (under two names)
+for an A/A control: the spread between those two columns is the noise to read the others by.
 
   compare.py --libs base=LIB1 new=LIB2 [--points D,S,causal ...] [--rounds 5] [--dtype bf16|fp16]
 """
@@ -41,8 +42,10 @@ def main():
         launches = {n: [k.prepare(q, kk, v, o, window=window) for (q, kk, v), o in zip(sets, outs)]
                     for n, k in builds}
         rates = {n: [] for n, _ in builds}
-        for _ in range(a.rounds):
-            for n, _ in builds:
+        for r in range(a.rounds):
+            # Each round starts with the next build: the first one timed after a new point's setup
+            # has read differently from the rest, whichever it was.
+            for n, _ in builds[r % len(builds):] + builds[:r % len(builds)]:
                 ms = time_ms(lambda i: launches[n][i](), [(i,) for i in range(3)], reps=5, inner=10)
                 rates[n].append(flops / ms / 1e9)
         med = {n: statistics.median(r) for n, r in rates.items()}

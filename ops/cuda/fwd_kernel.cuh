@@ -39,6 +39,9 @@
 #ifndef FA_ONNX_CUDA_FWD_SHORT
 #define FA_ONNX_CUDA_FWD_SHORT 1  // plain kernel, D 64/128: 1 short-sequence shape by keys per row (short_shape), 0 never, 2 always
 #endif
+#ifndef FA_ONNX_CUDA_FWD_LEAN
+#define FA_ONNX_CUDA_FWD_LEAN 1  // fewer registers live through the key loop (fragment addressing, loop state; see the kernel): 1 plain kernel, 2 plain and general (not timed), 0 neither
+#endif
 #ifndef FA_ONNX_CUDA_FWD_FOLD
 #define FA_ONNX_CUDA_FWD_FOLD 1  // plain kernel: softmax scale folded into the exponent's FMA (see the softmax)
 #endif
@@ -135,6 +138,9 @@ struct FwdConfig {
   // The plain kernel's short-sequence shape exists for this head dim (default shapes only; 0 turns it off).
   static constexpr bool kHasShort = !kGeneral && FA_ONNX_CUDA_FWD_MT == 0 && FA_ONNX_CUDA_FWD_SHORT != 0 && short_shape(kD).short_keys > 0;
   static constexpr int kQKUnroll = kQInRegs ? kD / 16 : FA_ONNX_CUDA_FWD_QK_UNROLL;  // (macros do not expand in pragmas)
+  // Lean loop state and fragment addressing (FA_ONNX_CUDA_FWD_LEAN): measured on the plain kernel
+  // only, so the general kernel keeps the previous code unless FA_ONNX_CUDA_FWD_LEAN=2.
+  static constexpr bool kLean = FA_ONNX_CUDA_FWD_LEAN == 2 || (FA_ONNX_CUDA_FWD_LEAN == 1 && !kGeneral);
   // Scale folded into exp2's FMA (plain kernel; the general kernel adds its terms to scaled scores).
   static constexpr bool kFoldScale = !kGeneral && FA_ONNX_CUDA_FWD_FOLD != 0;
 };
@@ -481,8 +487,21 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
   const int q_row = warp_row + (lane % 16), q_chunk = lane / 16;
   const int k_row = (lane % 8) + (lane / 16) * 8, k_chunk = (lane / 8) % 2;
   const int v_row = (lane % 8) + ((lane / 8) % 2) * 8, v_chunk = lane / 16;
+  // Lean addressing (FA_ONNX_CUDA_FWD_LEAN): the fragment at (row0 + 16i, chunk 2j + c) of a swizzled
+  // tile is at byte row0·kRowBytes + 16i·kRowBytes + (w ^ 32j), with w = 16 x swizzle's chunk for j = 0
+  // (the swizzle XORs the chunk with row bits that adding 16 rows does not change, and 2j never
+  // overlaps c). So each operand keeps one row base and one in-row offset per thread, and a fragment
+  // costs an XOR and an immediate offset, not an address register per chunk step.
+  constexpr int kRowBytes = C::kChunks * 16;
+  const uint32_t q_base = tile::smem_addr(sQ) + q_row * kRowBytes, q_w = (tile::swizzle<C::kChunks>(q_row, q_chunk) - q_row * C::kChunks) * 16;
+  const uint32_t k_rb = k_row * kRowBytes, k_w = (tile::swizzle<C::kChunks>(k_row, k_chunk) - k_row * C::kChunks) * 16;
+  const uint32_t v_rb = v_row * kRowBytes, v_w = (tile::swizzle<C::kChunks>(v_row, v_chunk) - v_row * C::kChunks) * 16;
   auto q_frag = [&](uint32_t (&a)[4], int mt, int ks) {
-    tile::ldmatrix_x4(a, tile::smem_addr(sQ + tile::swizzle<C::kChunks>(q_row + mt * 16, ks * 2 + q_chunk) * 8));
+    if constexpr (C::kLean) {
+      tile::ldmatrix_x4(a, q_base + mt * 16 * kRowBytes + (q_w ^ (32 * ks)));
+    } else {
+      tile::ldmatrix_x4(a, tile::smem_addr(sQ + tile::swizzle<C::kChunks>(q_row + mt * 16, ks * 2 + q_chunk) * 8));
+    }
   };
 
   // The Q tile through the same fixed-column copy as K/V when the head is full width (Q is never
@@ -513,16 +532,37 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
   }
 
   if (n_begin < n_end) load_terms(n_begin * kBN);
+  // Lean loop state (FA_ONNX_CUDA_FWD_LEAN): the tiles a bound crosses are n < nb_lo or n >= nb_hi,
+  // worked out once here in 64 bits (not per tile from the row range and the window); tile n's K/V
+  // buffer is a toggled byte offset (not the parity of n - n_begin); Q fragments held in registers
+  // are read once before the loop (not under an n == n_begin test in it).
+  int nb_lo = 0, nb_hi = si.len_k / kBN;  // n0 + kBN > len_k  <=>  n >= len_k / kBN
+  if (wr >= 0) nb_hi = int(min(int64_t(nb_hi), max(int64_t(row_lo) + wr + 1, int64_t(0)) / kBN));  // n0 + kBN - 1 > row_lo + wr
+  if (wl >= 0) nb_lo = int(max(int64_t(row_hi) - wl + kBN - 1, int64_t(0)) / kBN);                 // n0 < row_hi - wl
+  uint32_t buf_bytes = 0;  // tile n_begin is in buffer 0
+  if constexpr (C::kLean && C::kQInRegs) {
+    if (n_begin < n_end) {
+      tile::cp_async_wait_all();
+      __syncthreads();
+#pragma unroll
+      for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+        for (int ks = 0; ks < kKS; ++ks) q_frag(qf[mt][ks], mt, ks);
+    }
+  }
   for (int n = n_begin; n < n_end; ++n) {
     const int n0 = n * kBN;
     tile::cp_async_wait_all();
     // One stage: K(n) visible, every warp done with V(n-1). Two: K(n) and V(n) visible, every warp
     // done with tile n-1, whose buffers take tile n+1 now (a whole tile's time to land).
     __syncthreads();
-    const int buf = C::kStages == 2 ? ((n - n_begin) & 1) * kBN * C::kDPad : 0;  // tile n_begin is in buffer 0
+    const int buf = !C::kLean && C::kStages == 2 ? ((n - n_begin) & 1) * kBN * C::kDPad
+                                                               : int(buf_bytes / sizeof(T));  // tile n_begin is in buffer 0
     T* const sKn = sK + buf;
     T* const sVn = sV + buf;
-    if constexpr (C::kQInRegs) {
+    const uint32_t k_base = tile::smem_addr(sK) + buf_bytes + k_rb, v_base = tile::smem_addr(sV) + buf_bytes + v_rb;
+    if constexpr (C::kLean && C::kStages == 2) buf_bytes ^= kBN * kRowBytes;
+    if constexpr (C::kQInRegs && !C::kLean) {
       if (n == n_begin) {
 #pragma unroll
         for (int mt = 0; mt < kMT; ++mt)
@@ -565,7 +605,11 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
 #pragma unroll
       for (int np = 0; np < kNT / 2; ++np) {
         uint32_t kb[4];
-        tile::ldmatrix_x4(kb, tile::smem_addr(sKn + tile::swizzle<C::kChunks>(np * 16 + k_row, ks * 2 + k_chunk) * 8));
+        if constexpr (C::kLean) {
+          tile::ldmatrix_x4(kb, k_base + np * 16 * kRowBytes + (k_w ^ (32 * ks)));
+        } else {
+          tile::ldmatrix_x4(kb, tile::smem_addr(sKn + tile::swizzle<C::kChunks>(np * 16 + k_row, ks * 2 + k_chunk) * 8));
+        }
 #pragma unroll
         for (int mt = 0; mt < kMT; ++mt) {
           tile::mma16816<T>(s[mt][2 * np], a[mt], kb[0], kb[1]);
@@ -577,8 +621,9 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
     // Scores into log2 units, then each term as its own pass over the registers (uniform branches
     // per tile, none per score): softcap, bias, ALiBi, mask, and the length/window bounds only on
     // tiles that a bound crosses.
-    const bool bound = n0 + kBN > si.len_k || (wr >= 0 && int64_t(n0) + kBN - 1 > int64_t(row_lo) + wr) ||
-                       (wl >= 0 && int64_t(n0) < int64_t(row_hi) - wl);
+    const bool bound = C::kLean ? (n < nb_lo || n >= nb_hi)
+                                             : n0 + kBN > si.len_k || (wr >= 0 && int64_t(n0) + kBN - 1 > int64_t(row_lo) + wr) ||
+                                                   (wl >= 0 && int64_t(n0) < int64_t(row_hi) - wl);
     const int col0 = n0 + t4 * 2;  // this thread's first key; score (nt, e) is key col0 + nt*8 + e
     if (kGeneral && p.softcap > 0.f) {
       const float cap_in = scale / p.softcap, cap_out = p.softcap * kLog2e;
@@ -715,7 +760,11 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
 #pragma unroll
       for (int dp = 0; dp < kD / 16; ++dp) {
         uint32_t vb[4];
-        tile::ldmatrix_x4_trans(vb, tile::smem_addr(sVn + tile::swizzle<C::kChunks>(kk * 16 + v_row, dp * 2 + v_chunk) * 8));
+        if constexpr (C::kLean) {
+          tile::ldmatrix_x4_trans(vb, v_base + kk * 16 * kRowBytes + (v_w ^ (32 * dp)));
+        } else {
+          tile::ldmatrix_x4_trans(vb, tile::smem_addr(sVn + tile::swizzle<C::kChunks>(kk * 16 + v_row, dp * 2 + v_chunk) * 8));
+        }
 #pragma unroll
         for (int mt = 0; mt < kMT; ++mt) {
           tile::mma16816<T>(o[mt][2 * dp], a[mt], vb[0], vb[1]);

@@ -57,6 +57,7 @@ int2 blocks_of(const AttentionParams& p) {
   switch (shape_variant<kD, false>(p)) {
     case kSmallSmemShape: return tile_of<kD, kSmallSmemShape>();
     case kShortShape: return tile_of<kD, kShortShape>();
+    case kLongShape: return tile_of<kD, kLongShape>();
     default: return tile_of<kD, kMainShape>();
   }
 }

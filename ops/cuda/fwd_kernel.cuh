@@ -39,6 +39,9 @@
 #ifndef FA_ONNX_CUDA_FWD_SHORT
 #define FA_ONNX_CUDA_FWD_SHORT 1  // plain kernel, D 64/128: 1 short-sequence shape by keys per row (short_shape), 0 never, 2 always
 #endif
+#ifndef FA_ONNX_CUDA_FWD_LONG
+#define FA_ONNX_CUDA_FWD_LONG 1  // plain kernel, D 128: 1 the long-sequence shape for unwindowed calls with many keys (long_shape), 0 never
+#endif
 #ifndef FA_ONNX_CUDA_FWD_LEAN
 #define FA_ONNX_CUDA_FWD_LEAN 1  // fewer registers live through the key loop (fragment addressing, loop state; see the kernel): 1 plain kernel, 2 plain and general (not timed), 0 neither
 #endif
@@ -100,6 +103,23 @@ constexpr ShortShape short_shape(int d) {
   return {TileShape{1, 8, 64, true, 1}, 0};
 }
 
+// Plain-kernel shape for calls without a causal or sliding window whose rows see many keys, at D 128:
+// FlashAttention-2's tile, 4 warps x 32 rows (each K/V fragment feeds two MMAs, half the shared-memory
+// reads per FLOP of 16 rows per warp), 64-key tiles, Q re-read from shared memory, two CTAs per SM.
+// Measured (H100, bench/RESULTS.md, 2026-11-23 ~14:30): 4-11% ahead of the short and default shapes
+// from 4096 keys per row without causal, level at 1024-2048 keys, 3-18% behind with causal (where the
+// short shape's 64-row blocks run). At 255 registers it spills (ptxas, sm_90: 120 bytes stored, 196
+// loaded; most of it outside the fast path's loop), which the timing includes.
+// long_keys: the fewest keys per row (all of Sk: no window) that take it (0: none).
+struct LongShape {
+  TileShape shape;
+  int long_keys;
+};
+constexpr LongShape long_shape(int d) {
+  if (d == 128) return {TileShape{2, 4, 64, false, 2}, 4096};
+  return {TileShape{1, 8, 64, true, 1}, 0};
+}
+
 // General-kernel shapes (bias/mask/ALiBi/softcap), which hold a tile's bias and mask values in
 // registers: version 1's layout, 64-key tiles at D <= 64 (128 would spill) and 32-key tiles at D
 // 160-192, Q fragments re-read from shared memory above D = 64.
@@ -109,8 +129,8 @@ constexpr TileShape general_shape(int d) {
 }
 
 // Which plain shape an instantiation has: the head dim's default, the small-shared-memory fallback
-// (sm86/sm89, plain D 256), or the short-sequence shape (D 64 and 128).
-enum FwdVariant : int { kMainShape = 0, kSmallSmemShape = 1, kShortShape = 2 };
+// (sm86/sm89, plain D 256), the short-sequence shape (D 64 and 128) or the long-sequence one (D 128).
+enum FwdVariant : int { kMainShape = 0, kSmallSmemShape = 1, kShortShape = 2, kLongShape = 3 };
 
 template <int kD, bool kGeneral = false, int kVar = kMainShape>
 struct FwdConfig {
@@ -121,6 +141,7 @@ struct FwdConfig {
   static constexpr TileShape kShape = kGeneral                ? general_shape(kD)
                                       : kSmallSmem            ? plain_shape(kD, 1)
                                       : kVar == kShortShape   ? short_shape(kD).shape
+                                      : kVar == kLongShape    ? long_shape(kD).shape
                                                               : plain_shape(kD, FA_ONNX_CUDA_FWD_MT);
   static constexpr int kMT = kShape.mt;       // m16 tiles per warp: each K/V fragment feeds kMT MMAs
   static constexpr int kWarps = kShape.warps;
@@ -137,6 +158,8 @@ struct FwdConfig {
   static constexpr bool kNeedsSmallFallback = kSmemBytes > kSmallSmemLimit;
   // The plain kernel's short-sequence shape exists for this head dim (default shapes only; 0 turns it off).
   static constexpr bool kHasShort = !kGeneral && FA_ONNX_CUDA_FWD_MT == 0 && FA_ONNX_CUDA_FWD_SHORT != 0 && short_shape(kD).short_keys > 0;
+  // The long-sequence shape (D 128; FA_ONNX_CUDA_FWD_LONG=0 turns it off).
+  static constexpr bool kHasLong = !kGeneral && FA_ONNX_CUDA_FWD_MT == 0 && FA_ONNX_CUDA_FWD_LONG != 0 && long_shape(kD).long_keys > 0;
   static constexpr int kQKUnroll = kQInRegs ? kD / 16 : FA_ONNX_CUDA_FWD_QK_UNROLL;  // (macros do not expand in pragmas)
   // Lean loop state and fragment addressing (FA_ONNX_CUDA_FWD_LEAN): measured on the plain kernel
   // only, so the general kernel keeps the previous code unless FA_ONNX_CUDA_FWD_LEAN=2.
@@ -869,16 +892,29 @@ inline bool use_short_shape(const AttentionParams& p) {
   }
 }
 
+// Whether a plain call takes the head dim's long-sequence shape: no causal or sliding window, more than
+// one short-shape block of query rows (not decode), and at least long_keys keys.
+template <int kD>
+inline bool use_long_shape(const AttentionParams& p) {
+  if constexpr (!FwdConfig<kD>::kHasLong) {
+    return false;
+  } else {
+    return p.window_left < 0 && p.window_right < 0 && p.seqlen_q > 64 && p.seqlen_k >= long_shape(kD).long_keys;
+  }
+}
+
 // The current device's per-block shared-memory opt-in limit (cached; dispatch.cu).
 int device_smem_optin();
 
 // Which shape of the head dim's kernel a call runs on: the small-shared-memory fallback where the
-// device's limit is below the default's need (sm86/sm89), the short-sequence shape for plain calls with
-// few keys per row, else the default. One choice for launch_variant and the dispatch's key-split sizing.
+// device's limit is below the default's need (sm86/sm89), the long-sequence shape for unwindowed plain
+// calls with many keys, the short-sequence shape for plain calls with few keys per row, else the default. One choice for launch_variant and the dispatch's key-split sizing.
 template <int kD, bool kGeneral>
 inline int shape_variant(const AttentionParams& p) {
   if constexpr (FwdConfig<kD, kGeneral>::kNeedsSmallFallback)
     if (device_smem_optin() < FwdConfig<kD, kGeneral>::kSmemBytes) return kSmallSmemShape;
+  if constexpr (FwdConfig<kD, kGeneral>::kHasLong)
+    if (use_long_shape<kD>(p)) return kLongShape;
   if constexpr (FwdConfig<kD, kGeneral>::kHasShort)
     if (use_short_shape<kD>(p)) return kShortShape;
   return kMainShape;

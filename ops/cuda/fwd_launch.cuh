@@ -19,7 +19,7 @@ cudaError_t launch_config(const AttentionParams& p, const SplitArgs& sa, cudaStr
   return cudaGetLastError();
 }
 
-// Launches the shape shape_variant picks (the others are instantiated in fwd_hdim<D>_small.cu / _short.cu).
+// Launches the shape shape_variant picks (the others are instantiated in fwd_hdim<D>_small.cu / _short.cu / _long.cu).
 template <typename T, int kD, bool kConvert, bool kGeneral>
 cudaError_t launch_variant(const AttentionParams& p, const SplitArgs& sa, cudaStream_t stream) {
   using C = FwdConfig<kD, kGeneral>;
@@ -29,6 +29,9 @@ cudaError_t launch_variant(const AttentionParams& p, const SplitArgs& sa, cudaSt
       break;
     case kShortShape:
       if constexpr (C::kHasShort) return launch_config<T, kD, kConvert, kGeneral, kShortShape>(p, sa, stream);
+      break;
+    case kLongShape:
+      if constexpr (C::kHasLong) return launch_config<T, kD, kConvert, kGeneral, kLongShape>(p, sa, stream);
       break;
   }
   return launch_config<T, kD, kConvert, kGeneral, kMainShape>(p, sa, stream);
@@ -40,8 +43,8 @@ cudaError_t launch_variant(const AttentionParams& p, const SplitArgs& sa, cudaSt
   template cudaError_t launch_variant<__nv_bfloat16, D, false, GENERAL>(const AttentionParams&, const SplitArgs&, cudaStream_t); \
   template cudaError_t launch_variant<__nv_bfloat16, D, true, GENERAL>(const AttentionParams&, const SplitArgs&, cudaStream_t);
 
-// Another plain shape of a head dim that launch_variant may pick (VAR: kSmallSmemShape, kShortShape):
-// instantiated in its own file, fwd_hdim<D>_small.cu / _short.cu (PREFIX empty), and declared extern
+// Another plain shape of a head dim that launch_variant may pick (VAR: kSmallSmemShape, kShortShape,
+// kLongShape): instantiated in its own file, fwd_hdim<D>_small.cu / _short.cu / _long.cu (PREFIX empty), and declared extern
 // in fwd_hdim<D>.cu (PREFIX extern) so that the two compile in parallel.
 #define FA_ONNX_FWD_SHAPE(PREFIX, D, VAR)                                                                                        \
   PREFIX template cudaError_t launch_config<__half, D, false, false, VAR>(const AttentionParams&, const SplitArgs&, cudaStream_t);        \

@@ -237,6 +237,7 @@ def main():
         dense(lib, "quick bf16 D64 long keys (default shape)", D=64, B=1, Hq=2, Sq=70, Sk=2300)
         dense(lib, "quick fp16 D128 long keys causal br (default shape)", FP, D=128, B=1, Hq=1, Sq=70, Sk=8300, causal=True,
               bottom_right=True)
+        dense(lib, "quick bf16 D128 many keys keylen (long shape)", D=128, B=1, Hq=1, Sq=100, Sk=4200, key_len=[3001])
         varlen(lib, "quick varlen", D=32)
         kvcache(lib, "quick paged kv append", D=64, B=2, Hq=4, Hk=2, Sq=2, S_max=100, seqlens=(0, 90), paged=True)
     else:
@@ -293,6 +294,15 @@ def main():
                 dense(lib, f"{n} D{D} long keys Sk={Sk} (default shape)", dt, D=D, B=1, Hq=2, Sq=130, Sk=Sk)
                 dense(lib, f"{n} D{D} long keys Sk={Sk} causal br (default shape)", dt, D=D, B=1, Hq=2, Sq=200, Sk=Sk,
                       causal=True, bottom_right=True)
+        # Plain D 128 calls without a window and with >= 4096 keys take the long-sequence shape (use_long_shape):
+        # every loader path (fast, padded head, converted dtypes, paged cache) and key splitting on it.
+        dense(lib, "bf16 D128 long shape GQA keylen", BF, D=128, B=2, Hq=4, Hk=2, Sq=200, Sk=4500, key_len=[4500, 3001])
+        dense(lib, "fp16 D128 long shape BHSD Sq=1000", FP, D=128, B=1, Hq=2, Sq=1000, Sk=4096, layout="bhsd")
+        dense(lib, "fp32 D128 long shape", F32, D=128, B=1, Hq=2, Sq=130, Sk=4200)
+        dense(lib, "fp8 D128 long shape", F8, D=128, B=1, Hq=2, Sq=100, Sk=4100)
+        dense(lib, "bf16 D112 (padded) long shape", BF, D=112, B=1, Hq=2, Sq=90, Sk=4300)
+        kvcache(lib, "bf16 D128 kv paged Sq=80 no causal (long shape)", BF, D=128, B=2, Sq=80, S_max=5100,
+                seqlens=(4200, 5000), paged=True, causal=False)
         # Head dims without their own kernel run on the next one with zero-filled columns.
         for dt in (BF, FP):
             n = str(dt).split(".")[1]

@@ -37,7 +37,10 @@
 #define FA_ONNX_CUDA_FWD_FAST_Q 1  // Q tile copied like K/V (fixed column per thread) when the head is full width
 #endif
 #ifndef FA_ONNX_CUDA_FWD_SHORT
-#define FA_ONNX_CUDA_FWD_SHORT 1  // plain kernel, D 64/128: 1 short-sequence shape by keys per row (short_shape), 0 never, 2 always
+#define FA_ONNX_CUDA_FWD_SHORT 1  // plain kernel, D 64/128/256: 1 short-sequence shape by keys per row (short_shape), 0 never, 2 always
+#endif
+#ifndef FA_ONNX_CUDA_FWD_SHORT256_KEYS
+#define FA_ONNX_CUDA_FWD_SHORT256_KEYS 8192  // plain kernel, D 256: the short-sequence shape up to this many keys per row (0: never)
 #endif
 #ifndef FA_ONNX_CUDA_FWD_LONG
 #define FA_ONNX_CUDA_FWD_LONG 1  // plain kernel, D 128: 1 the long-sequence shape for unwindowed calls with many keys (long_shape), 0 never
@@ -86,12 +89,13 @@ constexpr TileShape plain_shape(int d, int cfg) {
   return d <= 64 ? plain_shape(d, 2) : d <= 192 ? plain_shape(d, 1) : TileShape{1, 8, 64, false, 1};
 }
 
-// Plain-kernel shapes for calls with few keys per query row (short sequences, causal), at D 64 and
-// D 128: 64 x 64 tiles of 4 warps x 16 rows, Q in registers, three (D 64) or two (D 128) CTAs per SM,
-// where the default shapes hold two and one. Each CTA's fixed costs (Q and first K/V loads, the
-// epilogue) then overlap with another CTA's key loop. Measured on the anchors grid (H100,
-// bench/RESULTS.md, 2026-11-23 ~13:00): faster up to about 2048 keys per row at D 64 and 8192 at
-// D 128 (causal most), slower beyond (at D 64 each K/V fragment then feeds one MMA instead of two).
+// Plain-kernel shapes for calls with few keys per query row (short sequences, causal), at D 64, 128
+// and 256: 64 x 64 tiles of 4 warps x 16 rows, Q in registers (D 64, 128) or re-read from shared
+// memory (D 256), three (D 64) or two (D 128, 256) CTAs per SM, where the default shapes hold two and
+// one. Each CTA's fixed costs (Q and first K/V loads, the epilogue) then overlap with another CTA's key
+// loop. Measured on the anchors grid (H100, bench/RESULTS.md, 2026-11-23 ~13:00 and ~14:35): faster up
+// to about 2048 keys per row at D 64 and 8192 at D 128 and 256 (causal most), slower beyond (at D 64
+// each K/V fragment then feeds one MMA instead of two). At D 256 this is FlashAttention-2's H100 tile.
 // short_keys: the largest average number of keys per query row that takes the short shape (0: none).
 struct ShortShape {
   TileShape shape;
@@ -100,6 +104,8 @@ struct ShortShape {
 constexpr ShortShape short_shape(int d) {
   if (d == 64) return {TileShape{1, 4, 64, true, 3}, 2048};
   if (d == 128) return {TileShape{1, 4, 64, true, 2}, 8192};
+  // D 256: 96 KB of shared memory (one K/V stage), so it also fits sm86/sm89.
+  if (d == 256) return {TileShape{1, 4, 64, false, 2}, FA_ONNX_CUDA_FWD_SHORT256_KEYS};
   return {TileShape{1, 8, 64, true, 1}, 0};
 }
 
@@ -161,8 +167,9 @@ struct FwdConfig {
   // The long-sequence shape (D 128; FA_ONNX_CUDA_FWD_LONG=0 turns it off).
   static constexpr bool kHasLong = !kGeneral && FA_ONNX_CUDA_FWD_MT == 0 && FA_ONNX_CUDA_FWD_LONG != 0 && long_shape(kD).long_keys > 0;
   static constexpr int kQKUnroll = kQInRegs ? kD / 16 : FA_ONNX_CUDA_FWD_QK_UNROLL;  // (macros do not expand in pragmas)
-  // Lean loop state and fragment addressing (FA_ONNX_CUDA_FWD_LEAN): measured on the plain kernel
-  // only, so the general kernel keeps the previous code unless FA_ONNX_CUDA_FWD_LEAN=2.
+  // Lean loop state and fragment addressing (FA_ONNX_CUDA_FWD_LEAN), and the K/V copy with alternating
+  // row swizzles (4 warps at D 256): measured on the plain kernel only, so the general kernel keeps the
+  // previous code unless FA_ONNX_CUDA_FWD_LEAN=2.
   static constexpr bool kLean = FA_ONNX_CUDA_FWD_LEAN == 2 || (FA_ONNX_CUDA_FWD_LEAN == 1 && !kGeneral);
   // Scale folded into exp2's FMA (plain kernel; the general kernel adds its terms to scaled scores).
   static constexpr bool kFoldScale = !kGeneral && FA_ONNX_CUDA_FWD_FOLD != 0;
@@ -325,11 +332,16 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
   // swizzle of rows r0 + i·kRowStep is the same when kRowStep is a multiple of 8). The general loader
   // above spends ~40 instructions a chunk on 64-bit index arithmetic and the paged-cache branch
   // (measured: the kernel was issue-bound on it, bench/RESULTS.md 2026-11-23).
+  // When kRowStep is 4 mod 8 (4 warps at D 256: 128 threads, 32 chunks a row), the swizzle of rows
+  // r0 + i·kRowStep alternates between two values (even and odd i): two base offsets, still immediates.
   constexpr int kRowStep = C::kThreads / C::kLoadChunks;
-  constexpr bool kFastKV = !kConvert && C::kThreads % C::kLoadChunks == 0 && kRowStep % 8 == 0 && kBN % kRowStep == 0;
+  constexpr bool kAltRows = C::kLean && kRowStep % 8 == 4 && C::kChunks % 8 == 0;
+  constexpr bool kFastKV = !kConvert && C::kThreads % C::kLoadChunks == 0 && (kRowStep % 8 == 0 || kAltRows) &&
+                           kBN % kRowStep == 0;
   const bool fast_kv = kFastKV && p.block_table == nullptr && qk_chunks == C::kLoadChunks && v_chunks == C::kLoadChunks;
   const int ld_r0 = tid / C::kLoadChunks, ld_c = tid % C::kLoadChunks;
   const int ld_soff = tile::swizzle<C::kChunks>(ld_r0, ld_c) * 8;  // element offset in a K/V tile
+  const int ld_soff1 = kAltRows ? tile::swizzle<C::kChunks>(ld_r0 + kRowStep, ld_c) * 8 - kRowStep * C::kDPad : ld_soff;  // odd i
   auto row_src = [&](const TensorView& tv) {  // this thread's first chunk (contiguous layout; only used when fast_kv)
     return static_cast<const T*>(tv.data) + b * tv.batch_stride + int64_t(si.k_start + ld_r0) * tv.seq_stride +
            hk * tv.head_stride + ld_c * 8;
@@ -340,15 +352,16 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
     if (kFastKV && fast_kv) {
       const T* at = src + n0 * tv.seq_stride;
       const int64_t step = kRowStep * tv.seq_stride;
-      const uint32_t dst = tile::smem_addr(s + ld_soff);
+      const uint32_t dst0 = tile::smem_addr(s + ld_soff), dst1 = tile::smem_addr(s + ld_soff1);
       if (n0 + kBN <= si.len_k) {  // a full tile: no row checks
 #pragma unroll
-        for (int i = 0; i < kBN / kRowStep; ++i, at += step) tile::cp_async16(dst + i * kRowStep * C::kChunks * 16, at, true);
+        for (int i = 0; i < kBN / kRowStep; ++i, at += step)
+          tile::cp_async16((i & 1 ? dst1 : dst0) + i * kRowStep * C::kChunks * 16, at, true);
       } else {  // rows at or past len_k: zero fill, nothing read (the source is then the tensor's start)
 #pragma unroll
         for (int i = 0; i < kBN / kRowStep; ++i, at += step) {
           const bool valid = n0 + ld_r0 + i * kRowStep < si.len_k;
-          tile::cp_async16(dst + i * kRowStep * C::kChunks * 16, valid ? at : tv.data, valid);
+          tile::cp_async16((i & 1 ? dst1 : dst0) + i * kRowStep * C::kChunks * 16, valid ? at : tv.data, valid);
         }
       }
     } else {
@@ -535,11 +548,11 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
         const T* at = static_cast<const T*>(p.q.data) + b * p.q.batch_stride +
                       int64_t(si.q_start + m0 + ld_r0) * p.q.seq_stride + h * p.q.head_stride + ld_c * 8;
         const int64_t step = kRowStep * p.q.seq_stride;
-        const uint32_t dst = tile::smem_addr(sQ + ld_soff);
+        const uint32_t dst0 = tile::smem_addr(sQ + ld_soff), dst1 = tile::smem_addr(sQ + ld_soff1);
 #pragma unroll
         for (int i = 0; i < kBM / kRowStep; ++i, at += step) {
           const bool valid = m0 + ld_r0 + i * kRowStep < si.len_q;
-          tile::cp_async16(dst + i * kRowStep * C::kChunks * 16, valid ? at : p.q.data, valid);
+          tile::cp_async16((i & 1 ? dst1 : dst0) + i * kRowStep * C::kChunks * 16, valid ? at : p.q.data, valid);
         }
         return;
       }

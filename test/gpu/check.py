@@ -238,6 +238,8 @@ def main():
         dense(lib, "quick fp16 D128 long keys causal br (default shape)", FP, D=128, B=1, Hq=1, Sq=70, Sk=8300, causal=True,
               bottom_right=True)
         dense(lib, "quick bf16 D128 many keys keylen (long shape)", D=128, B=1, Hq=1, Sq=100, Sk=4200, key_len=[3001])
+        dense(lib, "quick fp16 D256 causal", FP, D=256, B=1, Hq=2, Sq=70, Sk=90, causal=True)
+        dense(lib, "quick bf16 D256 bias (general)", D=256, B=1, Hq=2, Sq=40, Sk=70, bias=(1, 2, 40, 70))
         varlen(lib, "quick varlen", D=32)
         kvcache(lib, "quick paged kv append", D=64, B=2, Hq=4, Hk=2, Sq=2, S_max=100, seqlens=(0, 90), paged=True)
     else:
@@ -294,6 +296,14 @@ def main():
                 dense(lib, f"{n} D{D} long keys Sk={Sk} (default shape)", dt, D=D, B=1, Hq=2, Sq=130, Sk=Sk)
                 dense(lib, f"{n} D{D} long keys Sk={Sk} causal br (default shape)", dt, D=D, B=1, Hq=2, Sq=200, Sk=Sk,
                       causal=True, bottom_right=True)
+        # D 256 with 4 warps: the short-sequence shape's K/V copy with alternating row swizzles (plain cases), the
+        # general kernel (bias, softcap; the same copy with FA_ONNX_CUDA_FWD_LEAN=2).
+        for dt in (BF, FP):
+            n = str(dt).split(".")[1]
+            dense(lib, f"{n} D256 bias [B,Hq,Sq,Sk] (general)", dt, D=256, bias=(2, 4, 130, 130))
+            dense(lib, f"{n} D256 window 50/20 softcap (general)", dt, D=256, Sq=400, Sk=400, wl=50, wr=20, softcap=30.0, scale=0.5)
+            dense(lib, f"{n} D256 key_len GQA", dt, D=256, Hq=4, Hk=2, key_len=[130, 77])
+            dense(lib, f"{n} D256 window 50/20", dt, D=256, Sq=400, Sk=400, wl=50, wr=20)
         # Plain D 128 calls without a window and with >= 4096 keys take the long-sequence shape (use_long_shape):
         # every loader path (fast, padded head, converted dtypes, paged cache) and key splitting on it.
         dense(lib, "bf16 D128 long shape GQA keylen", BF, D=128, B=2, Hq=4, Hk=2, Sq=200, Sk=4500, key_len=[4500, 3001])

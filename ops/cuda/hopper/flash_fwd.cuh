@@ -86,10 +86,13 @@ struct FwdShape {
   static constexpr int kVOffset = kKOffset + kStages * kKVBytes;
   static constexpr int kBarOffset = kVOffset + kStages * kKVBytes;
   static constexpr int kTileSlotOffset = kBarOffset + 8 * (2 + 4 * kStages);
+  // Tile slots: 4 ints (the tile index, varlen's counts), then the decoded Tile of tiles q_iter
+  // even and odd, 64 bytes each.
+  static constexpr int kTileSlotBytes = 16 + 2 * 64;
   // Output staging, one 64-row buffer per consumer warpgroup (rows padded by 16 bytes against bank
   // conflicts), when it fits beside the K/V ring; else the epilogue stores from registers.
   static constexpr int kOPitch = kD * 2 + 16;
-  static constexpr int kOOffset = kTileSlotOffset + 16;
+  static constexpr int kOOffset = kTileSlotOffset + kTileSlotBytes;
   static constexpr bool kStagedEpilogue = kOOffset + kConsumers * 64 * kOPitch + 1024 <= 227 * 1024;
   static constexpr int kSmemBytes =
       (kStagedEpilogue ? kOOffset + kConsumers * 64 * kOPitch : kOOffset) + 1024;  // + alignment slack
@@ -104,6 +107,14 @@ struct Tile {
   int diag;                // varlen: pos_q(i) - i for this sequence (dense: FwdArgs::diag)
   int batch_coord;         // the tensor maps' batch coordinate: b, or 0 for varlen
 };
+static_assert(sizeof(Tile) <= 64, "a Tile must fit its shared-memory slot (FwdShape::kTileSlotBytes)");
+
+// 1: the consumers of D <= 128 kernels with two consumer warpgroups (not the per-element one) take
+// each tile as the producer decoded it, from shared memory; 0: they decode it again, as the other
+// kernels do (holding the copy made ptxas spill there).
+#ifndef FA_HOPPER_TILE_FROM_PRODUCER
+#define FA_HOPPER_TILE_FROM_PRODUCER 1
+#endif
 
 #ifdef FA_HOPPER_TRACE
 // Timeline of one launch for test/gpu/hopper/trace.py (build flag only): SM clock cycles per
@@ -232,6 +243,12 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   uint64_t* v_empty = k_empty + kStages;  // Q·Kᵀ is done, so the next K load starts a block earlier
   // [0]: the tile index the producer hands out; [1], [2]: varlen's query blocks per sequence and tiles
   volatile int* s_tile = reinterpret_cast<volatile int*>(smem + Shape::kTileSlotOffset);
+  // The decoded tile of tile number `iter` of this CTA: written by the producer before its q_full
+  // arrival, read by the consumers after their wait. Two slots, so that the producer's next write
+  // (after q_empty) never meets a consumer still reading.
+  auto tile_slot = [&](int iter) { return reinterpret_cast<Tile*>(smem + Shape::kTileSlotOffset + 16 + 64 * (iter & 1)); };
+  constexpr bool kTileFromProducer =
+      FA_HOPPER_TILE_FROM_PRODUCER && kConsumers == 2 && kD <= 128 && kExtra != kExtraPerElement;
 
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
@@ -316,6 +333,9 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       }
       const Tile tile =
           DecodeTile<kBlockM, kBlockN, kSplit, kExtra == kExtraPerKey, kVarlen>(args, t, FA_VARLEN_M_BLOCKS);
+      // The consumers would otherwise spend about 700 cycles on the same divisions and loads at each
+      // tile's start, while the tensor cores wait (trace.py).
+      if constexpr (kTileFromProducer) *tile_slot(q_iter) = tile;
       if (tile.n_begin >= tile.n_end) {
         BarrierArrive(q_full);
       } else {
@@ -402,7 +422,9 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     const int t = *s_tile;
     if (t >= FA_NUM_TILES) break;
     const Tile tile =
-        DecodeTile<kBlockM, kBlockN, kSplit, kExtra == kExtraPerKey, kVarlen>(args, t, FA_VARLEN_M_BLOCKS);
+        kTileFromProducer
+            ? *tile_slot(q_iter)
+            : DecodeTile<kBlockM, kBlockN, kSplit, kExtra == kExtraPerKey, kVarlen>(args, t, FA_VARLEN_M_BLOCKS);
     const int row0 = tile.m_block * kBlockM + wg * 64;  // first query row of this warpgroup
     // Dense: read from the arguments where used, as before varlen (the same code, so the same
     // registers); varlen: this tile's sequence.

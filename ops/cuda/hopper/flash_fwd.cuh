@@ -86,9 +86,9 @@ struct FwdShape {
   static constexpr int kVOffset = kKOffset + kStages * kKVBytes;
   static constexpr int kBarOffset = kVOffset + kStages * kKVBytes;
   static constexpr int kTileSlotOffset = kBarOffset + 8 * (2 + 4 * kStages);
-  // Tile slots: 4 ints (the tile index, varlen's counts), then the decoded Tile of tiles q_iter
-  // even and odd, 64 bytes each.
-  static constexpr int kTileSlotBytes = 16 + 2 * 64;
+  // Tile slots: 4 ints (the tile index, varlen's counts), then (D 128, FA_HOPPER_TILE_FROM_PRODUCER)
+  // the decoded Tile of tiles q_iter even and odd, 64 bytes each.
+  static constexpr int kTileSlotBytes = 16 + (kD == 128 ? 2 * 64 : 0);
   // Output staging, one 64-row buffer per consumer warpgroup (rows padded by 16 bytes against bank
   // conflicts), when it fits beside the K/V ring; else the epilogue stores from registers.
   static constexpr int kOPitch = kD * 2 + 16;
@@ -109,9 +109,17 @@ struct Tile {
 };
 static_assert(sizeof(Tile) <= 64, "a Tile must fit its shared-memory slot (FwdShape::kTileSlotBytes)");
 
-// 1: the consumers of D <= 128 kernels with two consumer warpgroups (not the per-element one) take
-// each tile as the producer decoded it, from shared memory; 0: they decode it again, as the other
-// kernels do (holding the copy made ptxas spill there).
+// Tile slots and output staging through a shared-space pointer (LDS/STS): 1 in the three-warpgroup
+// kernels (measured 4-5% faster at D 64), 2 in all, 0 in none (generic loads and stores, mixed results
+// in the two-warpgroup kernels; bench/RESULTS.md).
+#ifndef FA_HOPPER_SMEM_PTR
+#define FA_HOPPER_SMEM_PTR 1
+#endif
+
+// 1: the consumers of the D 128 kernels (not the per-element one) take each tile as the producer
+// decoded it, from shared memory; 0: they decode it again, as the other kernels do (holding the copy
+// made ptxas spill at D 256 and with three warpgroups; the two-warpgroup D 64 kernel measured 3-4%
+// slower with it).
 #ifndef FA_HOPPER_TILE_FROM_PRODUCER
 #define FA_HOPPER_TILE_FROM_PRODUCER 1
 #endif
@@ -231,6 +239,14 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   extern __shared__ __align__(1024) uint8_t smem_raw[];
   // 128-byte swizzle repeats every 1024 bytes: tiles must start on such a boundary.
   uint8_t* smem = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
+  // The same bytes, stepped from smem_raw (not rebuilt from an integer), for the tile slots and the
+  // output staging, which threads read and write themselves: the compiler then knows it is shared
+  // memory and emits LDS/STS, not generic loads and stores (FA_HOPPER_SMEM_PTR says where). The rest
+  // keeps `smem`: the wgmma descriptors built from it were scheduled differently, and the tile index
+  // read through it made ptxas spill in the D 256 split kernel.
+  const uint32_t smem_pad = uint32_t(reinterpret_cast<uintptr_t>(smem) - reinterpret_cast<uintptr_t>(smem_raw));
+  constexpr bool kSharedPointer = FA_HOPPER_SMEM_PTR > 1 || (FA_HOPPER_SMEM_PTR == 1 && kConsumers == 3);
+  auto shared_at = [&](uint32_t offset) { return kSharedPointer ? smem_raw + smem_pad + offset : smem + offset; };
   uint8_t* s_q = smem + Shape::kQOffset;
   uint8_t* s_k = smem + Shape::kKOffset;
   uint8_t* s_v = smem + Shape::kVOffset;
@@ -246,9 +262,9 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   // The decoded tile of tile number `iter` of this CTA: written by the producer before its q_full
   // arrival, read by the consumers after their wait. Two slots, so that the producer's next write
   // (after q_empty) never meets a consumer still reading.
-  auto tile_slot = [&](int iter) { return reinterpret_cast<Tile*>(smem + Shape::kTileSlotOffset + 16 + 64 * (iter & 1)); };
+  auto tile_slot = [&](int iter) { return reinterpret_cast<Tile*>(shared_at(Shape::kTileSlotOffset + 16 + 64 * (iter & 1))); };
   constexpr bool kTileFromProducer =
-      FA_HOPPER_TILE_FROM_PRODUCER && kConsumers == 2 && kD <= 128 && kExtra != kExtraPerElement;
+      FA_HOPPER_TILE_FROM_PRODUCER && kConsumers == 2 && kD == 128 && kExtra != kExtraPerElement;
 
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
@@ -815,7 +831,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     if constexpr (kVarlen) o_head += int64_t(seq_offset) * args.o_seq_stride;
     if constexpr (Shape::kStagedEpilogue) {
       // Registers -> padded shared rows -> 16-byte coalesced global stores.
-      uint8_t* s_o = smem + Shape::kOOffset + wg * 64 * Shape::kOPitch;
+      uint8_t* s_o = shared_at(Shape::kOOffset + wg * 64 * Shape::kOPitch);
       NamedBarrierSync(4 + wg, 128);  // the previous tile's reads of s_o are done
 #pragma unroll
       for (int r = 0; r < 2; ++r) {

@@ -110,7 +110,7 @@ struct Tile {
 static_assert(sizeof(Tile) <= 64, "a Tile must fit its shared-memory slot (FwdShape::kTileSlotBytes)");
 
 // Tile slots and output staging through a shared-space pointer (LDS/STS): 1 in the three-warpgroup
-// kernels (measured 4-5% faster at D 64), 2 in all, 0 in none (generic loads and stores, mixed results
+// kernels (measured 2-7% faster at D 64), 2 in all, 0 in none (generic loads and stores, mixed results
 // in the two-warpgroup kernels; bench/RESULTS.md).
 #ifndef FA_HOPPER_SMEM_PTR
 #define FA_HOPPER_SMEM_PTR 1

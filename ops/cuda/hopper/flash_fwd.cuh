@@ -67,7 +67,7 @@ struct FwdArgs {
   bool bottom_right;
 };
 
-template <int kD_, int kBlockN_, int kStages_, int kConsumers_ = 2>
+template <int kD_, int kBlockN_, int kStages_, int kConsumers_ = 2, int kQBuffers_ = 1>
 struct FwdShape {
   static constexpr int kD = kD_;
   static constexpr int kBlockN = kBlockN_;
@@ -81,21 +81,34 @@ struct FwdShape {
   static constexpr int kColBlocks = kD / 64;  // 128-byte swizzled column blocks of 64 elements
   static constexpr int kQBytes = kBlockM * kD * 2;
   static constexpr int kKVBytes = kBlockN * kD * 2;
+  // Tile slots: 4 ints (the tile index of each Q buffer, varlen's counts), then (D 128,
+  // FA_HOPPER_TILE_FROM_PRODUCER) the decoded Tile of tiles q_iter even and odd, 64 bytes each.
+  static constexpr int kTileSlotBytes = 16 + (kD == 128 ? 2 * 64 : 0);
+  static constexpr int kBarBytes = 8 * (4 + 4 * kStages);
+  // Output staging: per consumer warpgroup, kColBlocks 128-byte-swizzled blocks of 64 rows × 64
+  // elements, the layout of the Q tile (written by the threads, stored by TMA or read back).
+  static constexpr int kOStageBytes = kD * 128;
+  static constexpr int Align1024(int bytes) { return (bytes + 1023) / 1024 * 1024; }
+  static constexpr int SlotsEnd(int q_buffers) {
+    return q_buffers * kQBytes + 2 * kStages * kKVBytes + kBarBytes + kTileSlotBytes;
+  }
+  static constexpr bool Fits(int q_buffers, bool staged) {  // + 1024: alignment slack of the base
+    return Align1024(SlotsEnd(q_buffers)) + (staged ? kConsumers * kOStageBytes : 0) + 1024 <= 227 * 1024;
+  }
+  // Two Q buffers (when asked for and they fit beside the ring and the staging: D 64 and 128): the
+  // producer then loads the next tile's Q (and its first K) while this tile runs, not after its last
+  // Q·Kᵀ. The launch asks for them on short key ranges only (hopper_attention.cu).
+  static constexpr int kQBuffers = kQBuffers_ == 2 && Fits(2, true) ? 2 : 1;
   static constexpr int kQOffset = 0;
-  static constexpr int kKOffset = kQOffset + kQBytes;
+  static constexpr int kKOffset = kQOffset + kQBuffers * kQBytes;
   static constexpr int kVOffset = kKOffset + kStages * kKVBytes;
   static constexpr int kBarOffset = kVOffset + kStages * kKVBytes;
-  static constexpr int kTileSlotOffset = kBarOffset + 8 * (2 + 4 * kStages);
-  // Tile slots: 4 ints (the tile index, varlen's counts), then (D 128, FA_HOPPER_TILE_FROM_PRODUCER)
-  // the decoded Tile of tiles q_iter even and odd, 64 bytes each.
-  static constexpr int kTileSlotBytes = 16 + (kD == 128 ? 2 * 64 : 0);
-  // Output staging, one 64-row buffer per consumer warpgroup (rows padded by 16 bytes against bank
-  // conflicts), when it fits beside the K/V ring; else the epilogue stores from registers.
-  static constexpr int kOPitch = kD * 2 + 16;
-  static constexpr int kOOffset = kTileSlotOffset + kTileSlotBytes;
-  static constexpr bool kStagedEpilogue = kOOffset + kConsumers * 64 * kOPitch + 1024 <= 227 * 1024;
-  static constexpr int kSmemBytes =
-      (kStagedEpilogue ? kOOffset + kConsumers * 64 * kOPitch : kOOffset) + 1024;  // + alignment slack
+  static constexpr int kTileSlotOffset = kBarOffset + kBarBytes;
+  // Staging when it fits beside the ring (on a 1024-byte boundary, for the swizzle); else the epilogue
+  // stores from registers.
+  static constexpr int kOOffset = Align1024(kTileSlotOffset + kTileSlotBytes);
+  static constexpr bool kStagedEpilogue = Fits(kQBuffers, true);
+  static constexpr int kSmemBytes = kOOffset + (kStagedEpilogue ? kConsumers * kOStageBytes : 0) + 1024;
   static_assert(kConsumers == 2 || kConsumers == 3, "two or three consumer warpgroups");
   static_assert(kD % 64 == 0, "head dim must be a multiple of 64");
   static_assert(kBlockN % 16 == 0, "key block must be a multiple of 16");
@@ -122,6 +135,14 @@ static_assert(sizeof(Tile) <= 64, "a Tile must fit its shared-memory slot (FwdSh
 // slower with it).
 #ifndef FA_HOPPER_TILE_FROM_PRODUCER
 #define FA_HOPPER_TILE_FROM_PRODUCER 1
+#endif
+
+// 1: dense, unsplit calls write the output tile by TMA from the swizzled staging buffer (the threads
+// move on to the next tile while the copy engine stores); 0: the threads read the padded staging rows
+// back and store 16 bytes each, as varlen (a box would overrun the sequence into the next one's rows)
+// and the split (fp32 partials) still do.
+#ifndef FA_HOPPER_TMA_STORE
+#define FA_HOPPER_TMA_STORE 1
 #endif
 
 #ifdef FA_HOPPER_TRACE
@@ -228,11 +249,13 @@ __device__ inline Tile DecodeTile(const FwdArgs& a, int t, int varlen_m_blocks) 
 template <typename T, typename Shape, bool kPingPong, bool kSplit, int kExtra, bool kVarlen = false>
 __global__ void __launch_bounds__(Shape::kThreads, 1)
     FlashFwdHopper(const __grid_constant__ CUtensorMap tma_q, const __grid_constant__ CUtensorMap tma_k,
-                   const __grid_constant__ CUtensorMap tma_v, const FwdArgs args) {
+                   const __grid_constant__ CUtensorMap tma_v, const __grid_constant__ CUtensorMap tma_o,
+                   const FwdArgs args) {
   constexpr int kD = Shape::kD, kBlockM = Shape::kBlockM, kBlockN = Shape::kBlockN;
   constexpr int kStages = Shape::kStages, kColBlocks = Shape::kColBlocks;
   constexpr int kConsumers = Shape::kConsumers;
   constexpr int kConsumerWarps = 4 * kConsumers;
+  constexpr int kQBuffers = Shape::kQBuffers;
   static_assert(kExtra == kExtraNone || kBlockN <= 128, "bias/mask code reads at most 128 keys a block");
   static_assert(!kVarlen || (!kSplit && kExtra != kExtraPerKey), "varlen: no split, no per-key terms");
 
@@ -251,13 +274,14 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   uint8_t* s_k = smem + Shape::kKOffset;
   uint8_t* s_v = smem + Shape::kVOffset;
   uint64_t* bars = reinterpret_cast<uint64_t*>(smem + Shape::kBarOffset);
-  uint64_t* q_full = bars + 0;
-  uint64_t* q_empty = bars + 1;
-  uint64_t* k_full = bars + 2;
+  uint64_t* q_full = bars + 0;   // [2]: one per Q buffer
+  uint64_t* q_empty = bars + 2;  // [2]
+  uint64_t* k_full = bars + 4;
   uint64_t* v_full = k_full + kStages;
   uint64_t* k_empty = v_full + kStages;  // K and V slots are freed separately: K as soon as its
   uint64_t* v_empty = k_empty + kStages;  // Q·Kᵀ is done, so the next K load starts a block earlier
-  // [0]: the tile index the producer hands out; [1], [2]: varlen's query blocks per sequence and tiles
+  // [0], [3]: the tile index the producer hands out with Q buffer 0, 1; [1], [2]: varlen's query
+  // blocks per sequence and tiles
   volatile int* s_tile = reinterpret_cast<volatile int*>(smem + Shape::kTileSlotOffset);
   // The decoded tile of tile number `iter` of this CTA: written by the producer before its q_full
   // arrival, read by the consumers after their wait. Two slots, so that the producer's next write
@@ -265,6 +289,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   auto tile_slot = [&](int iter) { return reinterpret_cast<Tile*>(shared_at(Shape::kTileSlotOffset + 16 + 64 * (iter & 1))); };
   constexpr bool kTileFromProducer =
       FA_HOPPER_TILE_FROM_PRODUCER && kConsumers == 2 && kD == 128 && kExtra != kExtraPerElement;
+  constexpr bool kTmaStore = FA_HOPPER_TMA_STORE && Shape::kStagedEpilogue && !kSplit && !kVarlen;
 
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
@@ -273,8 +298,10 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   const int warpgroup = Shape::kD > 128 ? warp / 4 : __shfl_sync(0xffffffff, warp / 4, 0);
 
   if (threadIdx.x == 0) {
-    BarrierInit(q_full, 1);
-    BarrierInit(q_empty, kConsumerWarps);
+    for (int b = 0; b < 2; ++b) {
+      BarrierInit(&q_full[b], 1);
+      BarrierInit(&q_empty[b], kConsumerWarps);
+    }
     for (int s = 0; s < kStages; ++s) {
       BarrierInit(&k_full[s], 1);
       BarrierInit(&v_full[s], 1);
@@ -340,11 +367,13 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     for (;; ++q_iter) {
       // The tile index travels to the consumers through shared memory, published by the q_full
       // arrival; q_empty says they have read it (and are done with Q).
-      BarrierWait(q_empty, (q_iter & 1) ^ 1);
-      FA_TRACE(0, q_iter, 0, clock64());  // producer: the previous tile's Q is free
-      *s_tile = t;
+      // Q buffer qb was last used by tile q_iter - kQBuffers.
+      const int qb = kQBuffers == 2 ? q_iter & 1 : 0;
+      BarrierWait(&q_empty[qb], ((q_iter / kQBuffers) & 1) ^ 1);
+      FA_TRACE(0, q_iter, 0, clock64());  // producer: the Q buffer is free
+      s_tile[qb == 0 ? 0 : 3] = t;
       if (t >= FA_NUM_TILES) {
-        BarrierArrive(q_full);
+        BarrierArrive(&q_full[qb]);
         break;
       }
       const Tile tile =
@@ -353,13 +382,13 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       // tile's start, while the tensor cores wait (trace.py).
       if constexpr (kTileFromProducer) *tile_slot(q_iter) = tile;
       if (tile.n_begin >= tile.n_end) {
-        BarrierArrive(q_full);
+        BarrierArrive(&q_full[qb]);
       } else {
         const int hk = tile.h / args.group;
-        BarrierArriveExpectTx(q_full, Shape::kQBytes);
+        BarrierArriveExpectTx(&q_full[qb], Shape::kQBytes);
 #pragma unroll
         for (int cb = 0; cb < kColBlocks; ++cb)
-          TmaLoad4D(s_q + cb * kBlockM * 128, &tma_q, q_full, cb * 64, tile.q_offset + tile.m_block * kBlockM,
+          TmaLoad4D(s_q + qb * Shape::kQBytes + cb * kBlockM * 128, &tma_q, &q_full[qb], cb * 64, tile.q_offset + tile.m_block * kBlockM,
                     tile.h, tile.batch_coord);
         // K of block j goes out before V of block j - 1: the consumers need K first (Q·Kᵀ of the
         // next block is issued before P·V of the current one).
@@ -431,12 +460,21 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   };
   if (wg == kConsumers - 1) pass_turn();  // warpgroup 0 goes first
 
+  // The thread of each warpgroup that issues its TMA output stores (and waits for them: bulk groups
+  // belong to the thread that committed them).
+  const bool o_store_thread = kTmaStore && threadIdx.x % 128 == 0;
+  if (o_store_thread) TmaPrefetchDescriptor(&tma_o);
   int q_iter = 0, kv_iter = 0;
   for (;; ++q_iter) {
-    BarrierWait(q_full, q_iter & 1);
+    // Through a shuffle, so that the Q descriptor below stays in uniform registers.
+    const int qb = kQBuffers == 2 ? __shfl_sync(0xffffffff, q_iter & 1, 0) : 0;
+    BarrierWait(&q_full[qb], (q_iter / kQBuffers) & 1);
     FA_TRACE(warpgroup, q_iter, 0, clock64());  // 0: Q of this tile arrived
-    const int t = *s_tile;
-    if (t >= FA_NUM_TILES) break;
+    const int t = s_tile[qb == 0 ? 0 : 3];
+    if (t >= FA_NUM_TILES) {
+      if (o_store_thread) TmaStoreWaitRead();  // shared memory must outlive the last store's reads
+      break;
+    }
     const Tile tile =
         kTileFromProducer
             ? *tile_slot(q_iter)
@@ -459,7 +497,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       __syncwarp();
       if (lane == 0) BarrierArrive(bar);
     };
-    if (tile.n_begin >= tile.n_end) release(q_empty);
+    if (tile.n_begin >= tile.n_end) release(&q_empty[qb]);
     if (tile.n_begin < tile.n_end) {
       float s[kSRegs];
       uint32_t p[kBlockN / 16][4];
@@ -471,7 +509,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 #pragma unroll
         for (int kk = 0; kk < kD / 16; ++kk) {
           const int cb = kk / 4, within = (kk % 4) * 32;
-          Wgmma<kBlockN, T>::ss(s, operand(q_rows_offset + cb * kBlockM * 128 + within, 16),
+          Wgmma<kBlockN, T>::ss(s, operand(q_rows_offset + qb * Shape::kQBytes + cb * kBlockM * 128 + within, 16),
                                 operand(k_offset + cb * kBlockN * 128 + within, 16), kk > 0 ? 1 : 0);
         }
         WgmmaCommit();
@@ -751,7 +789,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       WgmmaWait<0>();
       FenceRegisters(s);
       release(&k_empty[stage]);
-      if (n == tile.n_begin) release(q_empty);
+      if (n == tile.n_begin) release(&q_empty[qb]);
       {
         float scale_o[2];
         softmax(n, scale_o);  // scale_o is 0 or 1 here and O is still zero: nothing to rescale
@@ -773,7 +811,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         WgmmaWait<1>();  // the next Q·Kᵀ is done; P·V may still run
         FenceRegisters(s);
         release(&k_empty[next_stage]);
-        if (n - 1 == tile.n_begin) release(q_empty);
+        if (n - 1 == tile.n_begin) release(&q_empty[qb]);
         float scale_o[2];
         softmax(n - 1, scale_o);
         WgmmaWait<0>();  // P·V done: O may be rescaled and P overwritten
@@ -829,18 +867,39 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 #define FA_ROWS_END (kVarlen ? seq_rows : args.seqlen_q)
     T* o_head = static_cast<T*>(args.o) + tile.b * args.o_batch_stride + tile.h * args.o_head_stride;
     if constexpr (kVarlen) o_head += int64_t(seq_offset) * args.o_seq_stride;
-    if constexpr (Shape::kStagedEpilogue) {
-      // Registers -> padded shared rows -> 16-byte coalesced global stores.
-      uint8_t* s_o = shared_at(Shape::kOOffset + wg * 64 * Shape::kOPitch);
-      NamedBarrierSync(4 + wg, 128);  // the previous tile's reads of s_o are done
+    // This warpgroup's normalised output into its staging tile: row r's 16-byte chunk c of a 64-column
+    // block sits at chunk c ^ (r % 8) (the TMA 128-byte swizzle), so a warp's eight rows hit distinct
+    // banks for each 4-byte store.
+    auto stage_o = [&](uint8_t* s_o, const float (&inv)[2]) {
 #pragma unroll
       for (int r = 0; r < 2; ++r) {
-        uint8_t* srow = s_o + (row_in_wg + 8 * r) * Shape::kOPitch;
+        const int row = row_in_wg + 8 * r;
 #pragma unroll
         for (int c = 0; c < kD / 8; ++c)
-          *reinterpret_cast<uint32_t*>(srow + (c * 8 + col_in_chunk) * 2) =
+          *reinterpret_cast<uint32_t*>(s_o + (c / 8) * 8192 + row * 128 + (((c % 8) ^ (row % 8)) << 4) +
+                                       col_in_chunk * 2) =
               tile::pack2<T>(o[c * 4 + 2 * r] * inv[r], o[c * 4 + 2 * r + 1] * inv[r]);
       }
+    };
+    if constexpr (kTmaStore) {
+      // Registers -> staging tile -> TMA; the threads go on while the copy engine stores.
+      uint8_t* s_o = shared_at(Shape::kOOffset + wg * Shape::kOStageBytes);
+      if (o_store_thread) TmaStoreWaitRead();  // the previous tile's store has read s_o
+      NamedBarrierSync(4 + wg, 128);
+      stage_o(s_o, inv);
+      FenceProxyAsync();
+      NamedBarrierSync(4 + wg, 128);
+      if (o_store_thread) {
+#pragma unroll
+        for (int cb = 0; cb < kColBlocks; ++cb) TmaStore4D(&tma_o, s_o + cb * 8192, cb * 64, row0, tile.h, tile.b);
+        TmaStoreCommit();
+      }
+    } else if constexpr (Shape::kStagedEpilogue) {
+      // Registers -> swizzled shared tile (as above) -> 16-byte coalesced global stores of the rows
+      // inside the sequence (varlen: a TMA box would overrun into the next sequence's rows).
+      uint8_t* s_o = shared_at(Shape::kOOffset + wg * Shape::kOStageBytes);
+      NamedBarrierSync(4 + wg, 128);  // the previous tile's reads of s_o are done
+      stage_o(s_o, inv);
       NamedBarrierSync(4 + wg, 128);
       constexpr int kChunks = kD / 8;  // 16-byte chunks per row
       const int tid = threadIdx.x % 128;
@@ -850,18 +909,40 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         const int row = row0 + r;
         if (row < FA_ROWS_END)
           *reinterpret_cast<uint4*>(o_head + row * args.o_seq_stride + c * 8) =
-              *reinterpret_cast<const uint4*>(s_o + r * Shape::kOPitch + c * 16);
+              *reinterpret_cast<const uint4*>(s_o + (c / 8) * 8192 + r * 128 + (((c % 8) ^ (r % 8)) << 4));
       }
     } else {
+      // Straight from registers (no room to stage), 16 bytes a store: the four lanes of a quad hold two
+      // columns each of the same 8-column chunks, so a 4 × 4 transpose over the quad (two butterfly
+      // rounds: round b swaps lane bit b with word bit b) gives each lane one whole chunk of its row. A
+      // warp then writes 64 contiguous bytes per row instead of 16 (4-byte stores measured 16% of a
+      // tile at D 256 S 512 in trace.py).
+      const int quad_lane = lane % 4;
 #pragma unroll
       for (int r = 0; r < 2; ++r) {
         const int row = row0 + row_in_wg + 8 * r;
-        if (row >= FA_ROWS_END) continue;
         T* o_row = o_head + row * args.o_seq_stride;
 #pragma unroll
-        for (int c = 0; c < kD / 8; ++c)
-          *reinterpret_cast<uint32_t*>(o_row + c * 8 + col_in_chunk) =
-              tile::pack2<T>(o[c * 4 + 2 * r] * inv[r], o[c * 4 + 2 * r + 1] * inv[r]);
+        for (int g = 0; g < kD / 32; ++g) {
+          uint32_t x[4];  // word j: chunk 4g + j, columns col_in_chunk + {0, 1}
+#pragma unroll
+          for (int j = 0; j < 4; ++j)
+            x[j] = tile::pack2<T>(o[(4 * g + j) * 4 + 2 * r] * inv[r], o[(4 * g + j) * 4 + 2 * r + 1] * inv[r]);
+#pragma unroll
+          for (int b = 1; b <= 2; b *= 2) {
+            const bool hi = (quad_lane & b) != 0;
+#pragma unroll
+            for (int j = 0; j < 4; ++j) {
+              if (j & b) continue;
+              const uint32_t got = __shfl_xor_sync(0xffffffff, hi ? x[j] : x[j | b], b);
+              if (hi) x[j] = got;
+              else x[j | b] = got;
+            }
+          }
+          // now word s: chunk 4g + quad_lane, columns 2s, 2s + 1
+          if (row < FA_ROWS_END)
+            *reinterpret_cast<uint4*>(o_row + (4 * g + quad_lane) * 8) = make_uint4(x[0], x[1], x[2], x[3]);
+        }
       }
     }
     if (args.lse != nullptr && (lane % 4) == 0) {

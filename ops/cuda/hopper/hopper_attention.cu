@@ -36,6 +36,9 @@
 #ifndef FA_HOPPER_D256_BN
 #define FA_HOPPER_D256_BN 80
 #endif
+#ifndef FA_HOPPER_Q2_MAX_SK  // the longest key length that takes two Q buffers (0: never)
+#define FA_HOPPER_Q2_MAX_SK 1024
+#endif
 
 namespace fa_onnx::cuda::hopper {
 namespace {
@@ -115,7 +118,8 @@ std::string KernelLimits(const AttentionParams& p) {
                        usable(p.q.batch_stride, e.batch) && usable(p.k.seq_stride, e.seq_k) &&
                        usable(p.k.head_stride, p.heads_kv) && usable(p.k.batch_stride, e.batch) &&
                        usable(p.v.seq_stride, e.seq_k) && usable(p.v.head_stride, p.heads_kv) &&
-                       usable(p.v.batch_stride, e.batch);
+                       usable(p.v.batch_stride, e.batch) && usable(p.o.seq_stride, e.seq_q) &&
+                       usable(p.o.head_stride, p.heads_q) && usable(p.o.batch_stride, e.batch);
   if (!maps_ok) return "Hopper kernel: a zero, negative or huge stride";
   return {};
 }
@@ -187,7 +191,7 @@ int SmCount() {
 
 template <typename T, typename Shape, int kExtra>
 std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scratch) {
-  CUtensorMap tq, tk, tv;
+  CUtensorMap tq, tk, tv, to;
   // Varlen: maps over all packed tokens (batch extent 1); a tile adds its sequence's offset, and the
   // rows a box reads past that sequence (the next one's) are excluded by the kernel's bounds.
   const MapExtents ext = Extents(p);
@@ -199,6 +203,12 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   if (err.empty())
     err = MakeMap(&tv, p.v.data, p.dtype, p.head_dim_v, ext.seq_k, p.heads_kv, ext.batch, p.v.seq_stride,
                   p.v.head_stride, p.v.batch_stride, Shape::kBlockN);
+  // The output map is read only by the dense kernels that store their tile by TMA (flash_fwd.cuh,
+  // kTmaStore); varlen passes the Q map in its place, unused.
+  if (err.empty() && !p.is_varlen())
+    err = MakeMap(&to, p.o.data, p.dtype, p.head_dim_v, ext.seq_q, p.heads_q, ext.batch, p.o.seq_stride,
+                  p.o.head_stride, p.o.batch_stride, 64);
+  if (p.is_varlen()) to = tq;
   if (!err.empty()) return err;
 
   FwdArgs a{};
@@ -225,7 +235,8 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   const int key_blocks = (p.seqlen_k + Shape::kBlockN - 1) / Shape::kBlockN;
   const char* split_env = std::getenv("FA_ONNX_HOPPER_SPLIT");  // "0": never split (for comparisons)
   // The wide D 128 blocks run only with a tile per SM (LaunchByDim): no split instantiation for them.
-  constexpr bool kMaySplit = Shape::kBlockN <= 128;
+  // Nor for the two-Q-buffer shapes, which LaunchByDim picks only where there are tiles enough.
+  constexpr bool kMaySplit = Shape::kBlockN <= 128 && Shape::kQBuffers == 1;
   // Varlen is not split (its tiles have different key ranges; CombineSplits is dense).
   const bool may_split = kMaySplit && !fill_uniform && !p.is_varlen() &&
                          (split_env == nullptr || std::strcmp(split_env, "0") != 0);
@@ -325,7 +336,7 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   if constexpr (kMaySplit)
     if (a.num_splits > 1) kernel = FlashFwdHopper<T, Shape, kPP, true, kExtra>;
   // Varlen has its own instantiation (no per-key terms: the op has no bias or mask input).
-  constexpr bool kMayVarlen = kExtra != kExtraPerKey;
+  constexpr bool kMayVarlen = kExtra != kExtraPerKey && Shape::kQBuffers == 1;
   if constexpr (kMayVarlen)
     if (p.is_varlen()) kernel = FlashFwdHopper<T, Shape, kPP, false, kExtra, true>;
   static std::once_flag once;
@@ -344,7 +355,7 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   });
   if (attr_err != cudaSuccess) return std::string("Hopper kernel: ") + cudaGetErrorString(attr_err);
   const int grid = std::min(a.num_tiles, sms);
-  kernel<<<grid, Shape::kThreads, Shape::kSmemBytes, stream>>>(tq, tk, tv, a);
+  kernel<<<grid, Shape::kThreads, Shape::kSmemBytes, stream>>>(tq, tk, tv, to, a);
   cudaError_t launch = cudaGetLastError();
   if (launch != cudaSuccess) return std::string("Hopper kernel launch: ") + cudaGetErrorString(launch);
   if (a.num_splits > 1) {
@@ -362,18 +373,34 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   return {};
 }
 
+// Two Q buffers pay where tiles are short (few key blocks, so the tile edges weigh) and measured
+// 1-2% slower on long key ranges (bench/RESULTS.md), so plain dense calls on up to
+// FA_HOPPER_Q2_MAX_SK keys with a tile per SM or more (no split) take them.
+bool WantTwoQBuffers(const AttentionParams& p, int block_m) {
+  static const int sms = SmCount();
+  const int64_t tiles = int64_t((p.seqlen_q + block_m - 1) / block_m) * p.heads_q * p.batch;
+  return !p.is_varlen() && p.seqlen_k <= FA_HOPPER_Q2_MAX_SK && tiles >= sms;
+}
+
 template <typename T, int kExtra>
 std::string LaunchByDim(const AttentionParams& p, cudaStream_t stream, Scratch& scratch) {
+  constexpr bool kPlain = kExtra == kExtraNone;
   switch (p.head_dim) {
     case 64:
       // Short causal/windowed D 64: 128-row tiles waste less on the diagonal than 192-row ones
       // (measured 5-10% at S <= 2k); elsewhere three consumer warpgroups win (8-13% at S >= 2k).
-      if (EffectiveWindow(p.window_right, p) >= 0 && p.seqlen_q <= 2048)
+      if (EffectiveWindow(p.window_right, p) >= 0 && p.seqlen_q <= 2048) {
+        if constexpr (kPlain)
+          if (WantTwoQBuffers(p, 128)) return Launch<T, FwdShape<64, 128, 4, 2, 2>, kExtra>(p, stream, scratch);
         return Launch<T, FwdShape<64, 128, 4, 2>, kExtra>(p, stream, scratch);
+      }
       // With a per-element bias or mask, two warpgroups: three leave 128 registers a thread, too
       // few (ptxas spills); per key, FA_HOPPER_D64_EXTRA_WGS.
-      if constexpr (kExtra == kExtraNone)
+      if constexpr (kPlain) {
+        if (WantTwoQBuffers(p, 64 * FA_HOPPER_D64_WGS))
+          return Launch<T, FwdShape<64, 128, 4, FA_HOPPER_D64_WGS, 2>, kExtra>(p, stream, scratch);
         return Launch<T, FwdShape<64, 128, 4, FA_HOPPER_D64_WGS>, kExtra>(p, stream, scratch);
+      }
       else if constexpr (kExtra == kExtraPerKey)
         return Launch<T, FwdShape<64, 128, 4, FA_HOPPER_D64_EXTRA_WGS>, kExtra>(p, stream, scratch);
       else
@@ -390,6 +417,8 @@ std::string LaunchByDim(const AttentionParams& p, cudaStream_t stream, Scratch& 
             p.seqlen_k >= FA_HOPPER_D128_WIDE_MIN_SK && tiles >= sms)
           return Launch<T, FwdShape<128, FA_HOPPER_D128_BN, 2>, kExtra>(p, stream, scratch);
       }
+      if constexpr (kPlain)
+        if (WantTwoQBuffers(p, 128)) return Launch<T, FwdShape<128, 128, 2, 2, 2>, kExtra>(p, stream, scratch);
       return Launch<T, FwdShape<128, 128, 2>, kExtra>(p, stream, scratch);
     case 256: return Launch<T, FwdShape<256, FA_HOPPER_D256_BN, 2>, kExtra>(p, stream, scratch);
     default: return "Hopper kernel: head dim not 64/128/256";

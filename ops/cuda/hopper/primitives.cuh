@@ -61,6 +61,21 @@ __device__ inline void TmaLoad4D(void* smem_dst, const CUtensorMap* map, uint64_
       : "memory");
 }
 
+// The reverse: a box of swizzled shared memory out to the tensor, rows past the tensor's extent left
+// unwritten (TMA clips them). Asynchronous: the issuing thread commits the stores as a group and must
+// wait for that group to have read shared memory (TmaStoreWaitRead) before the bytes are rewritten or
+// the CTA exits. The writers' generic-proxy stores must be fenced (FenceProxyAsync) first.
+__device__ inline void TmaStore4D(const CUtensorMap* map, const void* smem_src, int c0, int c1, int c2, int c3) {
+  asm volatile("cp.async.bulk.tensor.4d.global.shared::cta.bulk_group [%0, {%2, %3, %4, %5}], [%1];" ::"l"(
+                   reinterpret_cast<uint64_t>(map)),
+               "r"(SmemAddr(smem_src)), "r"(c0), "r"(c1), "r"(c2), "r"(c3)
+               : "memory");
+}
+__device__ inline void TmaStoreCommit() { asm volatile("cp.async.bulk.commit_group;" ::: "memory"); }
+__device__ inline void TmaStoreWaitRead() { asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory"); }
+// Makes this thread's shared-memory writes visible to the async proxy (the TMA engine).
+__device__ inline void FenceProxyAsync() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }
+
 __device__ inline void TmaPrefetchDescriptor(const CUtensorMap* map) {
   asm volatile("prefetch.tensormap [%0];" ::"l"(reinterpret_cast<uint64_t>(map)) : "memory");
 }

@@ -342,6 +342,7 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
   const int ld_r0 = tid / C::kLoadChunks, ld_c = tid % C::kLoadChunks;
   const int ld_soff = tile::swizzle<C::kChunks>(ld_r0, ld_c) * 8;  // element offset in a K/V tile
   const int ld_soff1 = kAltRows ? tile::swizzle<C::kChunks>(ld_r0 + kRowStep, ld_c) * 8 - kRowStep * C::kDPad : ld_soff;  // odd i
+  constexpr int kRowStepBytes = kRowStep * C::kChunks * 16;  // shared-memory bytes between a thread's rows
   auto row_src = [&](const TensorView& tv) {  // this thread's first chunk (contiguous layout; only used when fast_kv)
     return static_cast<const T*>(tv.data) + b * tv.batch_stride + int64_t(si.k_start + ld_r0) * tv.seq_stride +
            hk * tv.head_stride + ld_c * 8;
@@ -354,15 +355,9 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
       const int64_t step = kRowStep * tv.seq_stride;
       const uint32_t dst0 = tile::smem_addr(s + ld_soff), dst1 = tile::smem_addr(s + ld_soff1);
       if (n0 + kBN <= si.len_k) {  // a full tile: no row checks
-#pragma unroll
-        for (int i = 0; i < kBN / kRowStep; ++i, at += step)
-          tile::cp_async16((i & 1 ? dst1 : dst0) + i * kRowStep * C::kChunks * 16, at, true);
+        tile::copy_rows<kBN / kRowStep, kRowStep, kRowStepBytes, false>(dst0, dst1, at, step, 0, tv.data);
       } else {  // rows at or past len_k: zero fill, nothing read (the source is then the tensor's start)
-#pragma unroll
-        for (int i = 0; i < kBN / kRowStep; ++i, at += step) {
-          const bool valid = n0 + ld_r0 + i * kRowStep < si.len_k;
-          tile::cp_async16((i & 1 ? dst1 : dst0) + i * kRowStep * C::kChunks * 16, valid ? at : tv.data, valid);
-        }
+        tile::copy_rows<kBN / kRowStep, kRowStep, kRowStepBytes, true>(dst0, dst1, at, step, si.len_k - n0 - ld_r0, tv.data);
       }
     } else {
       load_tile(s, tv, n0, kBN, si.len_k, chunks, false);
@@ -548,12 +543,8 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
         const T* at = static_cast<const T*>(p.q.data) + b * p.q.batch_stride +
                       int64_t(si.q_start + m0 + ld_r0) * p.q.seq_stride + h * p.q.head_stride + ld_c * 8;
         const int64_t step = kRowStep * p.q.seq_stride;
-        const uint32_t dst0 = tile::smem_addr(sQ + ld_soff), dst1 = tile::smem_addr(sQ + ld_soff1);
-#pragma unroll
-        for (int i = 0; i < kBM / kRowStep; ++i, at += step) {
-          const bool valid = m0 + ld_r0 + i * kRowStep < si.len_q;
-          tile::cp_async16((i & 1 ? dst1 : dst0) + i * kRowStep * C::kChunks * 16, valid ? at : p.q.data, valid);
-        }
+        tile::copy_rows<kBM / kRowStep, kRowStep, kRowStepBytes, true>(
+            tile::smem_addr(sQ + ld_soff), tile::smem_addr(sQ + ld_soff1), at, step, si.len_q - m0 - ld_r0, p.q.data);
         return;
       }
     }

@@ -104,6 +104,21 @@ __device__ __forceinline__ int swizzle(int row, int chunk) {
   }
 }
 
+// One fixed 16-byte column of a tile's rows: copy i (i < kCopies) moves the chunk at src + i·step
+// (elements) to shared byte address (i odd ? dst1 : dst0) + i·kDstStride. With kCheck, copy i is
+// valid iff i·kRowStep < rows_left (the rows left from this thread's first one); an invalid copy
+// reads nothing and zero-fills from `fallback`, a valid address. Without kCheck every copy is valid
+// (a full tile). All offsets are immediates once unrolled: per chunk one cp.async from a base pointer.
+template <int kCopies, int kRowStep, int kDstStride, bool kCheck, typename T>
+__device__ __forceinline__ void copy_rows(uint32_t dst0, uint32_t dst1, const T* src, int64_t step, int rows_left,
+                                          const void* fallback) {
+#pragma unroll
+  for (int i = 0; i < kCopies; ++i, src += step) {
+    const bool valid = !kCheck || i * kRowStep < rows_left;
+    cp_async16((i & 1 ? dst1 : dst0) + i * kDstStride, valid ? static_cast<const void*>(src) : fallback, valid);
+  }
+}
+
 // FP8 e4m3 -> float (exact: every e4m3 value is a half).
 __device__ __forceinline__ float2 fp8x2_to_float2(uint16_t v) {
   __half2_raw h = __nv_cvt_fp8x2_to_halfraw2(static_cast<__nv_fp8x2_storage_t>(v), __NV_E4M3);

@@ -46,7 +46,7 @@
 #define FA_ONNX_CUDA_FWD_LONG 1  // plain kernel, D 128: 1 the long-sequence shape for unwindowed calls with many keys (long_shape), 0 never
 #endif
 #ifndef FA_ONNX_CUDA_FWD_LEAN
-#define FA_ONNX_CUDA_FWD_LEAN 1  // fewer registers live through the key loop (fragment addressing, loop state; see the kernel): 1 plain kernel, 2 plain and general (not timed), 0 neither
+#define FA_ONNX_CUDA_FWD_LEAN 3  // fewer registers live through the key loop (fragment addressing, loop state; see the kernel): 3 plain kernel and general kernel below D 256, 1 plain kernel only, 2 plain and general everywhere, 0 neither
 #endif
 #ifndef FA_ONNX_CUDA_FWD_FOLD
 #define FA_ONNX_CUDA_FWD_FOLD 1  // plain kernel: softmax scale folded into the exponent's FMA (see the softmax)
@@ -168,9 +168,11 @@ struct FwdConfig {
   static constexpr bool kHasLong = !kGeneral && FA_ONNX_CUDA_FWD_MT == 0 && FA_ONNX_CUDA_FWD_LONG != 0 && long_shape(kD).long_keys > 0;
   static constexpr int kQKUnroll = kQInRegs ? kD / 16 : FA_ONNX_CUDA_FWD_QK_UNROLL;  // (macros do not expand in pragmas)
   // Lean loop state and fragment addressing (FA_ONNX_CUDA_FWD_LEAN), and the K/V copy with alternating
-  // row swizzles (4 warps at D 256): measured on the plain kernel only, so the general kernel keeps the
-  // previous code unless FA_ONNX_CUDA_FWD_LEAN=2.
-  static constexpr bool kLean = FA_ONNX_CUDA_FWD_LEAN == 2 || (FA_ONNX_CUDA_FWD_LEAN == 1 && !kGeneral);
+  // row swizzles (4 warps at D 256). The general kernel takes them below D 256 (measured +1 to +8% at D
+  // 64, 96, 128, bench/RESULTS.md 2026-11-23 about 16:05); at D 256 they made it spill more (ptxas,
+  // sm_90: 28 -> 36 bytes stored, fp32/FP8 inputs 24 -> 58), so it keeps the previous code there.
+  static constexpr bool kLean = FA_ONNX_CUDA_FWD_LEAN == 2 || (FA_ONNX_CUDA_FWD_LEAN == 1 && !kGeneral) ||
+                                (FA_ONNX_CUDA_FWD_LEAN == 3 && (!kGeneral || kD < 256));
   // Scale folded into exp2's FMA (plain kernel; the general kernel adds its terms to scaled scores).
   static constexpr bool kFoldScale = !kGeneral && FA_ONNX_CUDA_FWD_FOLD != 0;
 };

@@ -2,7 +2,8 @@
 with each feature the rewriter emits (additive bias, boolean mask, key-padding mask, key lengths,
 ALiBi, softcap, causal), on the portable kernel and through the dispatch, beside torch SDPA given
 the equivalent attn_mask (its memory-efficient and cuDNN backends, where they take it).
-Same timing rules as bench.py. Usage: python3 bench_features.py LIB.so OUT.json"""
+Same timing rules as bench.py. Usage: python3 bench_features.py LIB.so OUT.json. FEATURES_D (default "64 128")
+picks the head dims."""
 import json
 import math
 import os
@@ -40,7 +41,7 @@ def main():
     lib = fa.load(sys.argv[1])
     rows = []
     stream = torch.cuda.current_stream().cuda_stream
-    for D in (64, 128):
+    for D in [int(x) for x in os.environ.get("FEATURES_D", "64 128").split()]:
         B, H = TOKENS // S, HD // D
         sets = [tuple(torch.randn(B, S, H, D, device="cuda", dtype=torch.float16) for _ in range(3)) for _ in range(3)]
         sets = [(q, k, v, torch.empty_like(q)) for q, k, v in sets]

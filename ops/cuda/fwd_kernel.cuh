@@ -48,6 +48,9 @@
 #ifndef FA_ONNX_CUDA_FWD_LEAN
 #define FA_ONNX_CUDA_FWD_LEAN 3  // fewer registers live through the key loop (fragment addressing, loop state; see the kernel): 3 plain kernel and general kernel below D 256, 1 plain kernel only, 2 plain and general everywhere, 0 neither
 #endif
+#ifndef FA_ONNX_CUDA_FWD_LAZY
+#define FA_ONNX_CUDA_FWD_LAZY 8  // plain kernel: lazy O rescaling, a row's reference max moves only when a tile exceeds it by more than this (log2 units; 0: every tile)
+#endif
 #ifndef FA_ONNX_CUDA_FWD_FOLD
 #define FA_ONNX_CUDA_FWD_FOLD 1  // plain kernel: softmax scale folded into the exponent's FMA (see the softmax)
 #endif
@@ -115,7 +118,7 @@ constexpr ShortShape short_shape(int d) {
 // Measured (H100, bench/RESULTS.md, 2026-11-23 ~14:30): 4-11% ahead of the short and default shapes
 // from 4096 keys per row without causal, level at 1024-2048 keys, 3-18% behind with causal (where the
 // short shape's 64-row blocks run). At 255 registers it spills (ptxas, sm_90: 120 bytes stored, 196
-// loaded; most of it outside the fast path's loop), which the timing includes.
+// loaded when measured; 24 / 28 since the lazy rescale), which the timing includes.
 // long_keys: the fewest keys per row (all of Sk: no window) that take it (0: none).
 struct LongShape {
   TileShape shape;
@@ -175,6 +178,9 @@ struct FwdConfig {
                                 (FA_ONNX_CUDA_FWD_LEAN == 3 && (!kGeneral || kD < 256));
   // Scale folded into exp2's FMA (plain kernel; the general kernel adds its terms to scaled scores).
   static constexpr bool kFoldScale = !kGeneral && FA_ONNX_CUDA_FWD_FOLD != 0;
+  // Lazy O rescaling (see the softmax): plain kernel (measured there, bench/RESULTS.md 2026-11-23 about
+  // 16:15; the general kernel keeps a rescale per tile).
+  static constexpr int kLazyRescale = kGeneral ? 0 : FA_ONNX_CUDA_FWD_LAZY;
 };
 
 // Key splitting (decode, small batch·heads): partial results go to fp32 scratch, combined later.
@@ -746,6 +752,56 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
     }
 
     // Online softmax per row; a quad of lanes shares a row.
+    if constexpr (C::kLazyRescale > 0) {
+      // Lazy rescaling: a row keeps its reference max until a tile's max exceeds it by more than
+      // kLazyRescale (log2 units), so exponents stay below 2^kLazyRescale (fp32 sums, and P in fp16/bf16,
+      // hold that), and the warp rescales O only when one of its rows moves its max. The result is the
+      // same up to rounding: O and the row sum share the reference, and the LSE adds it back.
+      float tmx[kMT][2];
+      bool grow = false;
+#pragma unroll
+      for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+          float mx = s[mt][0][2 * r];
+#pragma unroll
+          for (int nt = 0; nt < kNT; ++nt) mx = fmaxf(mx, fmaxf(s[mt][nt][2 * r], s[mt][nt][2 * r + 1]));
+          mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+          mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+          tmx[mt][r] = mx * exp_mul;
+          grow |= tmx[mt][r] > row_max[mt][r] + float(C::kLazyRescale);  // -inf + c stays -inf: a first finite tile grows
+        }
+      if (__any_sync(0xffffffffu, grow)) {  // uniform over the warp: the O rescale is skipped as a whole
+#pragma unroll
+        for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+          for (int r = 0; r < 2; ++r) {
+            const float mx = fmaxf(row_max[mt][r], tmx[mt][r]);
+            const float alpha = tile::exp2_approx(row_max[mt][r] - (mx == -INFINITY ? 0.f : mx));
+            row_max[mt][r] = mx;
+            row_sum[mt][r] *= alpha;
+#pragma unroll
+            for (int d = 0; d < kDT; ++d) {
+              o[mt][d][2 * r] *= alpha;
+              o[mt][d][2 * r + 1] *= alpha;
+            }
+          }
+      }
+#pragma unroll
+      for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+          const float m_use = row_max[mt][r] == -INFINITY ? 0.f : row_max[mt][r];  // all -inf so far: keep exp2 finite
+          float sum = 0.f;
+#pragma unroll
+          for (int nt = 0; nt < kNT; ++nt) {
+            s[mt][nt][2 * r] = tile::exp2_approx(fmaf(s[mt][nt][2 * r], exp_mul, -m_use));
+            s[mt][nt][2 * r + 1] = tile::exp2_approx(fmaf(s[mt][nt][2 * r + 1], exp_mul, -m_use));
+            sum += s[mt][nt][2 * r] + s[mt][nt][2 * r + 1];
+          }
+          row_sum[mt][r] += sum;
+        }
+    } else {
 #pragma unroll
     for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
@@ -773,6 +829,7 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
           o[mt][d][2 * r + 1] *= alpha;
         }
       }
+    }
 
     // O += P V (P re-packed from the score accumulators, no shared-memory round trip); each V
     // fragment feeds kMT MMAs.

@@ -45,6 +45,15 @@
 #ifndef FA_ONNX_CUDA_FWD_LONG
 #define FA_ONNX_CUDA_FWD_LONG 1  // plain kernel, D 128: 1 the long-sequence shape for unwindowed calls with many keys (long_shape), 0 never
 #endif
+#ifndef FA_ONNX_CUDA_FWD_LONG_KEYS
+#define FA_ONNX_CUDA_FWD_LONG_KEYS 4096  // plain kernel, D 128: the long-sequence shape from this many keys (see long_shape)
+#endif
+#ifndef FA_ONNX_CUDA_FWD_LONG_STAGES
+#define FA_ONNX_CUDA_FWD_LONG_STAGES 2  // plain kernel, D 128 long-sequence shape: K/V stages (1: FlashAttention-2's flow; for comparisons)
+#endif
+#ifndef FA_ONNX_CUDA_FWD_SHORT128
+#define FA_ONNX_CUDA_FWD_SHORT128 0  // plain kernel, D 128 short-sequence shape: 0 Q in registers, 2 stages, 2 CTAs/SM; 1 Q in shared memory, 1 stage, 3 CTAs/SM; 2 the same with Q in registers (for comparisons)
+#endif
 #ifndef FA_ONNX_CUDA_FWD_LEAN
 #define FA_ONNX_CUDA_FWD_LEAN 3  // fewer registers live through the key loop (fragment addressing, loop state; see the kernel): 3 plain kernel and general kernel below D 256, 1 plain kernel only, 2 plain and general everywhere, 0 neither
 #endif
@@ -63,6 +72,7 @@ struct TileShape {
   int mt, warps, bn;
   bool q_in_regs;
   int min_blocks;
+  int max_stages = 2;  // K/V stages at most (FwdConfig::kStages)
 };
 
 // The per-block shared-memory opt-in limit of sm86/sm89 (and sm120): 99 KB. Shapes above it (D 256's
@@ -106,7 +116,11 @@ struct ShortShape {
 };
 constexpr ShortShape short_shape(int d) {
   if (d == 64) return {TileShape{1, 4, 64, true, 3}, 2048};
-  if (d == 128) return {TileShape{1, 4, 64, true, 2}, 8192};
+  // FA_ONNX_CUDA_FWD_SHORT128=1/2: three CTAs per SM (168 registers: both spill), measured 2-14% slower
+  // from 1024 to 8192 keys, level or up to 6% faster at 512 (bench/RESULTS.md, 2026-11-23 about 16:05).
+  if (d == 128) return {FA_ONNX_CUDA_FWD_SHORT128 == 1   ? TileShape{1, 4, 64, false, 3, 1}
+                        : FA_ONNX_CUDA_FWD_SHORT128 == 2 ? TileShape{1, 4, 64, true, 3, 1}
+                                                         : TileShape{1, 4, 64, true, 2}, 8192};
   // D 256: 96 KB of shared memory (one K/V stage), so it also fits sm86/sm89.
   if (d == 256) return {TileShape{1, 4, 64, false, 2}, FA_ONNX_CUDA_FWD_SHORT256_KEYS};
   return {TileShape{1, 8, 64, true, 1}, 0};
@@ -125,7 +139,10 @@ struct LongShape {
   int long_keys;
 };
 constexpr LongShape long_shape(int d) {
-  if (d == 128) return {TileShape{2, 4, 64, false, 2}, 4096};
+  // FA_ONNX_CUDA_FWD_LONG_KEYS=1 (every unwindowed call) was level at 512 keys, 0-2% slower at 1024 and
+  // 4-7% at 2048; LONG_STAGES=1 (FlashAttention-2's single K/V buffer; spills more) slower at nearly every
+  // length (bench/RESULTS.md, 2026-11-23 about 16:05-16:15).
+  if (d == 128) return {TileShape{2, 4, 64, false, 2, FA_ONNX_CUDA_FWD_LONG_STAGES}, FA_ONNX_CUDA_FWD_LONG_KEYS};
   return {TileShape{1, 8, 64, true, 1}, 0};
 }
 
@@ -162,7 +179,7 @@ struct FwdConfig {
   // K/V stages: 2 (plain kernel, FA_ONNX_CUDA_FWD_STAGES=2) where the buffers stay within 96 KB. The
   // small-memory fallback keeps one: it is the shape that ran on a GPU that way (only Hopper here).
   static constexpr int kStages =
-      !kGeneral && !kSmallSmem && FA_ONNX_CUDA_FWD_STAGES == 2 && (kBM + 4 * kBN) * kDPad * 2 <= 96 * 1024 ? 2 : 1;
+      !kGeneral && !kSmallSmem && FA_ONNX_CUDA_FWD_STAGES == 2 && kShape.max_stages == 2 && (kBM + 4 * kBN) * kDPad * 2 <= 96 * 1024 ? 2 : 1;
   static constexpr int kSmemBytes = (kBM + 2 * kStages * kBN) * kDPad * 2;
   static constexpr bool kNeedsSmallFallback = kSmemBytes > kSmallSmemLimit;
   // The plain kernel's short-sequence shape exists for this head dim (default shapes only; 0 turns it off).

@@ -4,7 +4,10 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "aux_kernels.h"
@@ -155,6 +158,29 @@ std::string Unsupported(const AttentionParams& p, int cc_major, int cc_minor) {
   return "";
 }
 
+// FA_ONNX_LOG_KERNEL=1: which kernel each distinct call shape runs, and why the Hopper kernel was
+// passed over, once per distinct line on stderr (to check that a deployed model takes the path meant).
+void LogRoute(const AttentionParams& p, const std::string& route) {
+  static const bool on = [] {
+    const char* e = std::getenv("FA_ONNX_LOG_KERNEL");
+    return e != nullptr && e[0] != '\0' && e[0] != '0';
+  }();
+  if (!on) return;
+  static const char* const kTypes[] = {"float32", "float16", "bfloat16", "float8e4m3"};
+  const int type = static_cast<int>(p.dtype);
+  const std::string line =
+      std::string("fa_onnx CUDA: ") + (type >= 0 && type < 4 ? kTypes[type] : "?") + " D " +
+      std::to_string(p.head_dim) + (p.is_varlen() ? " varlen" : "") + " Sq " + std::to_string(p.seqlen_q) +
+      " Sk " + std::to_string(p.seqlen_k) + " heads " + std::to_string(p.heads_q) + "/" +
+      std::to_string(p.heads_kv) + (p.window_right >= 0 ? " windowed/causal" : "") +
+      (p.mask.data != nullptr ? " mask" : "") + (p.bias.data != nullptr ? " bias" : "") +
+      (p.key_lengths != nullptr ? " key_lengths" : "") + (p.cache_lengths != nullptr ? " kv-cache" : "") + " -> " + route;
+  static std::mutex mu;
+  static std::set<std::string> seen;
+  std::lock_guard<std::mutex> lock(mu);
+  if (seen.insert(line).second) std::fprintf(stderr, "%s\n", line.c_str());
+}
+
 std::string Run(const AttentionParams& p, void* stream, Scratch& scratch) {
   DeviceInfo dev;
   std::string err = device_info(&dev);
@@ -165,7 +191,15 @@ std::string Run(const AttentionParams& p, void* stream, Scratch& scratch) {
   auto s = static_cast<cudaStream_t>(stream);
 
 #ifdef FA_ONNX_HAVE_HOPPER
-  if (dev.major == 9 && dev.minor == 0 && hopper::Unsupported(p).empty()) return hopper::Run(p, stream, scratch);
+  if (dev.major == 9 && dev.minor == 0) {
+    const std::string why_not = hopper::Unsupported(p);
+    LogRoute(p, why_not.empty() ? "Hopper kernel" : "portable kernel (" + why_not + ")");
+    if (why_not.empty()) return hopper::Run(p, stream, scratch);
+  } else {
+    LogRoute(p, "portable kernel (sm_" + std::to_string(dev.major * 10 + dev.minor) + ")");
+  }
+#else
+  LogRoute(p, "portable kernel (built without the Hopper kernel)");
 #endif
 
   // Split the keys when batch·heads·query-blocks leaves SMs idle (decode, short batches).

@@ -3,6 +3,7 @@
 # `npm install` built the addon; run.sh builds the CUDA ops library (committed sources) on the GPU machine. Then, on the GPU machine (see run.sh):
 #   calls 1-5: carry [".device-stage/p_X"], command: mkdir -p /tmp/ort-cuda-parts && cp .device-stage/p_X/part.* /tmp/ort-cuda-parts/
 #   call 6:    carry [".device-stage/e2e"], command: bash test/gpu/e2e/run.sh
+# (E2E_OPS_LIB=path here: stage an ops library built on this machine; run.sh then skips its build.)
 # (p_a..p_e come from the GPU bundle staging described in the device notes.)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -24,4 +25,10 @@ cp test/gpu/e2e/compare.mjs test/gpu/e2e/op-bench.mjs test/gpu/e2e/profile.mjs .
 # The ops library's sources as committed (what run.sh builds), whatever is being edited here.
 mkdir -p "$s/src" && git archive HEAD ops cmake CMakeLists.txt | tar -x -C "$s/src"
 echo "ops library sources of commit $(git rev-parse --short HEAD)" > "$s/commit.txt"
+# E2E_OPS_LIB=path: an ops library already built here from these sources with CUDA (e.g. cmake with
+# -DFA_ONNX_CUDA_ARCHS=90-real, as run.sh would), so that run.sh skips its ~3-minute build on the GPU machine.
+if [ -n "${E2E_OPS_LIB:-}" ]; then
+  mkdir -p "$s/prebuilt" && cp "$E2E_OPS_LIB" "$s/prebuilt/libfa_onnx_ops.so"
+  echo "$(basename "$E2E_OPS_LIB") built here, sources of $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- ops cmake CMakeLists.txt || echo ' + uncommitted changes')" > "$s/prebuilt/built-from.txt"
+fi
 du -sh "$s"

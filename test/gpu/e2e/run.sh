@@ -11,10 +11,10 @@ out=${OUT:-/tmp/e2e-out}
 mkdir -p "$out" /tmp/e2e /tmp/corpus
 source "$stage/ort-cuda-env.sh" "$stage" >/dev/null
 t0=$(date +%s)
-if [ -f "$stage/prebuilt/libfa_onnx_ops.so" ]; then
+if [ -f "$stage/prebuilt/libfa_onnx_ops.so.xz" ]; then
   # stage.sh was given one built on the CPU machine (E2E_OPS_LIB): no build here.
   echo "== ops library prebuilt on the CPU machine ($(cat "$stage/prebuilt/built-from.txt" 2>/dev/null))"
-  mkdir -p /tmp/e2e-ops/out && cp "$stage/prebuilt/libfa_onnx_ops.so" /tmp/e2e-ops/out/
+  mkdir -p /tmp/e2e-ops/out && xz -dc "$stage/prebuilt/libfa_onnx_ops.so.xz" > /tmp/e2e-ops/out/libfa_onnx_ops.so
   build_pid=
 else
 echo "== build the ops library with CUDA (sm_90a Hopper kernel + portable kernel for sm_90), from the staged commit"

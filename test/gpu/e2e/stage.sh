@@ -28,7 +28,8 @@ echo "ops library sources of commit $(git rev-parse --short HEAD)" > "$s/commit.
 # E2E_OPS_LIB=path: an ops library already built here from these sources with CUDA (e.g. cmake with
 # -DFA_ONNX_CUDA_ARCHS=90-real, as run.sh would), so that run.sh skips its ~3-minute build on the GPU machine.
 if [ -n "${E2E_OPS_LIB:-}" ]; then
-  mkdir -p "$s/prebuilt" && cp "$E2E_OPS_LIB" "$s/prebuilt/libfa_onnx_ops.so"
+  # xz: the carry limit (64 MiB with the tracked tree and the ONNX Runtime part) has no room for it whole
+  mkdir -p "$s/prebuilt" && xz -T2 -6 -c "$E2E_OPS_LIB" > "$s/prebuilt/libfa_onnx_ops.so.xz"
   echo "$(basename "$E2E_OPS_LIB") built here, sources of $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- ops cmake CMakeLists.txt || echo ' + uncommitted changes')" > "$s/prebuilt/built-from.txt"
 fi
 du -sh "$s"

@@ -137,6 +137,11 @@ static_assert(sizeof(Tile) <= 64, "a Tile must fit its shared-memory slot (FwdSh
 #define FA_HOPPER_TILE_FROM_PRODUCER 1
 #endif
 
+// 1: the window/key-length mask of a block as a column range per row (two compares an element).
+#ifndef FA_HOPPER_MASK_RANGE
+#define FA_HOPPER_MASK_RANGE 1
+#endif
+
 // 1: dense, unsplit calls write the output tile by TMA from the swizzled staging buffer (the threads
 // move on to the next tile while the copy engine stores); 0: the threads read the padded staging rows
 // back and store 16 bytes each, as varlen (a box would overrun the sequence into the next one's rows)
@@ -713,6 +718,25 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
             (args.window_right >= 0 && col0 + kBlockN - 1 > row0 + FA_DIAG + args.window_right) ||
             (args.window_left >= 0 && col0 < row0 + 63 + FA_DIAG - args.window_left);
         if (need_mask) {
+#if FA_HOPPER_MASK_RANGE
+          // Per row, the admitted columns as a range [lo, hi] relative to this thread's first column,
+          // worked out once: each element is then two compares with a constant (was a few adds, three
+          // compares and the window tests per element).
+          const int first_col = col0 + col_in_chunk;
+          int lo[2], hi[2];
+#pragma unroll
+          for (int rr = 0; rr < 2; ++rr) {
+            const int pos = row0 + row_in_wg + 8 * rr + FA_DIAG;
+            hi[rr] = tile.seqlen_k - 1 - first_col;
+            if (args.window_right >= 0) hi[rr] = min(hi[rr], pos + args.window_right - first_col);
+            lo[rr] = args.window_left >= 0 ? pos - args.window_left - first_col : 0;
+          }
+#pragma unroll
+          for (int i = 0; i < kSRegs; ++i) {
+            const int c = (i / 4) * 8 + (i % 2), rr = (i % 4) / 2;
+            if (c < lo[rr] || c > hi[rr]) s[i] = -INFINITY;
+          }
+#else
 #pragma unroll
           for (int i = 0; i < kSRegs; ++i) {
             const int r = row0 + row_in_wg + ((i % 4) >= 2 ? 8 : 0);
@@ -723,6 +747,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
             if (args.window_left >= 0) ok = ok && j >= pos - args.window_left;
             if (!ok) s[i] = -INFINITY;
           }
+#endif
         }
         // Row max and row sum over 8 partials each (index i % 8 holds one row: (i % 4) / 2), so the
         // dependent chains are kSRegs / 8 long instead of kSRegs / 2.

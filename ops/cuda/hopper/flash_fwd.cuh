@@ -81,9 +81,9 @@ struct FwdShape {
   static constexpr int kColBlocks = kD / 64;  // 128-byte swizzled column blocks of 64 elements
   static constexpr int kQBytes = kBlockM * kD * 2;
   static constexpr int kKVBytes = kBlockN * kD * 2;
-  // Tile slots: 4 ints (the tile index of each Q buffer, varlen's counts), then (D 128,
+  // Tile slots: 4 ints (the tile index of each Q buffer, varlen's counts), then (D 64 and 128,
   // FA_HOPPER_TILE_FROM_PRODUCER) the decoded Tile of tiles q_iter even and odd, 64 bytes each.
-  static constexpr int kTileSlotBytes = 16 + (kD == 128 ? 2 * 64 : 0);
+  static constexpr int kTileSlotBytes = 16 + (kD <= 128 ? 2 * 64 : 0);
   static constexpr int kBarBytes = 8 * (4 + 4 * kStages);
   // Output staging: per consumer warpgroup, kColBlocks 128-byte-swizzled blocks of 64 rows × 64
   // elements, the layout of the Q tile (written by the threads, stored by TMA or read back).
@@ -129,12 +129,16 @@ static_assert(sizeof(Tile) <= 64, "a Tile must fit its shared-memory slot (FwdSh
 #define FA_HOPPER_SMEM_PTR 1
 #endif
 
-// 1: the consumers of the D 128 kernels (not the per-element one) take each tile as the producer
-// decoded it, from shared memory; 0: they decode it again, as the other kernels do (holding the copy
-// made ptxas spill at D 256 and with three warpgroups; the two-warpgroup D 64 kernel measured 3-4%
-// slower with it).
+// 1: the consumers of the D 128 kernels (not the per-element one), and of the D 64 two-Q-buffer ones
+// (FA_HOPPER_TILE_FROM_PRODUCER_Q2: +2-11% at S <= 1024), take each tile as the producer decoded it, from
+// shared memory; 0: they decode it again, as the other kernels do (holding the copy made ptxas spill
+// at D 256 and in the one-Q-buffer three-warpgroup D 64 kernel; the one-Q-buffer two-warpgroup D 64
+// kernel measured 3-4% slower with it).
 #ifndef FA_HOPPER_TILE_FROM_PRODUCER
 #define FA_HOPPER_TILE_FROM_PRODUCER 1
+#endif
+#ifndef FA_HOPPER_TILE_FROM_PRODUCER_Q2  // also the D 64 two-Q-buffer kernels
+#define FA_HOPPER_TILE_FROM_PRODUCER_Q2 1
 #endif
 
 // 1: the window/key-length mask of a block as a column range per row (two compares an element).
@@ -293,7 +297,8 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   // (after q_empty) never meets a consumer still reading.
   auto tile_slot = [&](int iter) { return reinterpret_cast<Tile*>(shared_at(Shape::kTileSlotOffset + 16 + 64 * (iter & 1))); };
   constexpr bool kTileFromProducer =
-      FA_HOPPER_TILE_FROM_PRODUCER && kConsumers == 2 && kD == 128 && kExtra != kExtraPerElement;
+      FA_HOPPER_TILE_FROM_PRODUCER && kExtra != kExtraPerElement &&
+      ((kConsumers == 2 && kD == 128) || (FA_HOPPER_TILE_FROM_PRODUCER_Q2 && kD == 64 && Shape::kQBuffers == 2));
   constexpr bool kTmaStore = FA_HOPPER_TMA_STORE && Shape::kStagedEpilogue && !kSplit && !kVarlen;
 
   const int warp = threadIdx.x / 32;

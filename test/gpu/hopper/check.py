@@ -165,6 +165,8 @@ def numerics_cases():
             dict(dtype=torch.bfloat16, D=D, B=4, Hq=16, Hk=4, Sq=1024, Sk=1024, causal=True),
             dict(dtype=torch.float16, D=D, B=4, Hq=16, Hk=16, Sq=700, Sk=900, key_lengths=[900, 0, 333, 0]),
             dict(dtype=torch.bfloat16, D=D, B=8, Hq=16, Hk=8, Sq=300, Sk=300, softcap=25.0),
+            # the two-Q-buffer kernels (≤ 1024 keys, tiles enough): causal bottom-right with Sk > Sq
+            dict(dtype=torch.float16, D=D, B=4, Hq=16, Hk=4, Sq=600, Sk=900, causal=True, bottom_right=True),
         ]
     # D 128 on long keys with a tile per SM: the 176-key blocks (hopper_attention.cu), odd lengths.
     c += [

@@ -769,6 +769,18 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
     }
 
     // Online softmax per row; a quad of lanes shares a row.
+    // Row r of m-tile mt: the scores become exp2(s·exp_mul - m_use) in place; returns their sum (this
+    // thread's columns).
+    auto exp_row = [&](int mt, int r, float m_use) {
+      float sum = 0.f;
+#pragma unroll
+      for (int nt = 0; nt < kNT; ++nt) {
+        s[mt][nt][2 * r] = tile::exp2_approx(fmaf(s[mt][nt][2 * r], exp_mul, -m_use));
+        s[mt][nt][2 * r + 1] = tile::exp2_approx(fmaf(s[mt][nt][2 * r + 1], exp_mul, -m_use));
+        sum += s[mt][nt][2 * r] + s[mt][nt][2 * r + 1];
+      }
+      return sum;
+    };
     if constexpr (C::kLazyRescale > 0) {
       // Lazy rescaling: a row keeps its reference max until a tile's max exceeds it by more than
       // kLazyRescale (log2 units), so exponents stay below 2^kLazyRescale (fp32 sums, and P in fp16/bf16,
@@ -809,14 +821,7 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
 #pragma unroll
         for (int r = 0; r < 2; ++r) {
           const float m_use = row_max[mt][r] == -INFINITY ? 0.f : row_max[mt][r];  // all -inf so far: keep exp2 finite
-          float sum = 0.f;
-#pragma unroll
-          for (int nt = 0; nt < kNT; ++nt) {
-            s[mt][nt][2 * r] = tile::exp2_approx(fmaf(s[mt][nt][2 * r], exp_mul, -m_use));
-            s[mt][nt][2 * r + 1] = tile::exp2_approx(fmaf(s[mt][nt][2 * r + 1], exp_mul, -m_use));
-            sum += s[mt][nt][2 * r] + s[mt][nt][2 * r + 1];
-          }
-          row_sum[mt][r] += sum;
+          row_sum[mt][r] += exp_row(mt, r, m_use);
         }
     } else {
 #pragma unroll
@@ -832,13 +837,7 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
         const float m_use = mx == -INFINITY ? 0.f : mx;  // all -inf so far: keep exp2 finite
         const float alpha = tile::exp2_approx(row_max[mt][r] - m_use);
         row_max[mt][r] = mx;
-        float sum = 0.f;
-#pragma unroll
-        for (int nt = 0; nt < kNT; ++nt) {
-          s[mt][nt][2 * r] = tile::exp2_approx(fmaf(s[mt][nt][2 * r], exp_mul, -m_use));
-          s[mt][nt][2 * r + 1] = tile::exp2_approx(fmaf(s[mt][nt][2 * r + 1], exp_mul, -m_use));
-          sum += s[mt][nt][2 * r] + s[mt][nt][2 * r + 1];
-        }
+        const float sum = exp_row(mt, r, m_use);
         row_sum[mt][r] = row_sum[mt][r] * alpha + sum;
 #pragma unroll
         for (int d = 0; d < kDT; ++d) {

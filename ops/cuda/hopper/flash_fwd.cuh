@@ -147,9 +147,9 @@ static_assert(sizeof(Tile) <= 64, "a Tile must fit its shared-memory slot (FwdSh
 #endif
 
 // 1: dense, unsplit calls write the output tile by TMA from the swizzled staging buffer (the threads
-// move on to the next tile while the copy engine stores); 0: the threads read the padded staging rows
-// back and store 16 bytes each, as varlen (a box would overrun the sequence into the next one's rows)
-// and the split (fp32 partials) still do.
+// move on to the next tile while the copy engine stores); 0: the threads read the staging tile back and
+// store 16 bytes each, as varlen does (a box would overrun the sequence into the next one's rows); the
+// split writes its fp32 partials from registers.
 #ifndef FA_HOPPER_TMA_STORE
 #define FA_HOPPER_TMA_STORE 1
 #endif

@@ -141,11 +141,6 @@ static_assert(sizeof(Tile) <= 64, "a Tile must fit its shared-memory slot (FwdSh
 #define FA_HOPPER_TILE_FROM_PRODUCER_Q2 1
 #endif
 
-// 1: the window/key-length mask of a block as a column range per row (two compares an element).
-#ifndef FA_HOPPER_MASK_RANGE
-#define FA_HOPPER_MASK_RANGE 1
-#endif
-
 // 1: dense, unsplit calls write the output tile by TMA from the swizzled staging buffer (the threads
 // move on to the next tile while the copy engine stores); 0: the threads read the staging tile back and
 // store 16 bytes each, as varlen does (a box would overrun the sequence into the next one's rows); the
@@ -723,10 +718,9 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
             (args.window_right >= 0 && col0 + kBlockN - 1 > row0 + FA_DIAG + args.window_right) ||
             (args.window_left >= 0 && col0 < row0 + 63 + FA_DIAG - args.window_left);
         if (need_mask) {
-#if FA_HOPPER_MASK_RANGE
           // Per row, the admitted columns as a range [lo, hi] relative to this thread's first column,
-          // worked out once: each element is then two compares with a constant (was a few adds, three
-          // compares and the window tests per element).
+          // worked out once: each element is then two compares with a constant (per-element position
+          // and window tests measured 5-12% slower on causal S <= 2048, bench/RESULTS.md).
           const int first_col = col0 + col_in_chunk;
           int lo[2], hi[2];
 #pragma unroll
@@ -741,18 +735,6 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
             const int c = (i / 4) * 8 + (i % 2), rr = (i % 4) / 2;
             if (c < lo[rr] || c > hi[rr]) s[i] = -INFINITY;
           }
-#else
-#pragma unroll
-          for (int i = 0; i < kSRegs; ++i) {
-            const int r = row0 + row_in_wg + ((i % 4) >= 2 ? 8 : 0);
-            const int j = col0 + (i / 4) * 8 + col_in_chunk + (i % 2);
-            const int pos = r + FA_DIAG;
-            bool ok = j < tile.seqlen_k;
-            if (args.window_right >= 0) ok = ok && j <= pos + args.window_right;
-            if (args.window_left >= 0) ok = ok && j >= pos - args.window_left;
-            if (!ok) s[i] = -INFINITY;
-          }
-#endif
         }
         // Row max and row sum over 8 partials each (index i % 8 holds one row: (i % 4) / 2), so the
         // dependent chains are kSRegs / 8 long instead of kSRegs / 2.

@@ -5,7 +5,8 @@
 //   warpgroups 1..: consumers. Each owns 64 of the tile's query rows: S = Q·Kᵀ by wgmma from
 //                shared memory, online softmax in registers (exp2, scale folded into one FMA), then
 //                O += P·V by wgmma with P straight from registers. The next block's Q·Kᵀ is issued
-//                before this block's P·V, so softmax runs while the tensor cores work.
+//                before this block's P·V, so softmax runs while the tensor cores work (except the
+//                three-warpgroup D 128 shape: FwdShape::kOverlap).
 // Tiles are (batch, head, 64·consumers-row query block), handed out longest first by an atomic
 // counter; the consumers take turns issuing GEMMs (ping-pong); the output leaves through shared
 // memory in 16-byte stores. With fewer tiles than SMs, each tile's keys are split and CombineSplits
@@ -67,9 +68,14 @@ struct FwdArgs {
   bool bottom_right;
 };
 
-template <int kD_, int kBlockN_, int kStages_, int kConsumers_ = 2, int kQBuffers_ = 1>
+template <int kD_, int kBlockN_, int kStages_, int kConsumers_ = 2, int kQBuffers_ = 1, bool kOverlap_ = true>
 struct FwdShape {
   static constexpr int kD = kD_;
+  // Intra-warpgroup overlap: the next block's Q·Kᵀ is issued with this block's P·V, so a thread holds
+  // S of one block and P of another at once. Without it (three consumer warpgroups at D 128, where
+  // 160 registers cannot hold O, S and P together) each warpgroup runs Q·Kᵀ, softmax, P·V in turn,
+  // P in S's registers, and the other two warpgroups' GEMMs cover its softmax.
+  static constexpr bool kOverlap = kOverlap_;
   static constexpr int kBlockN = kBlockN_;
   static constexpr int kStages = kStages_;
   static constexpr int kConsumers = kConsumers_;  // consumer warpgroups of 64 query rows each
@@ -147,6 +153,10 @@ static_assert(sizeof(Tile) <= 64, "a Tile must fit its shared-memory slot (FwdSh
 // split writes its fp32 partials from registers.
 #ifndef FA_HOPPER_TMA_STORE
 #define FA_HOPPER_TMA_STORE 1
+#endif
+
+#ifndef FA_HOPPER_TILE_FROM_PRODUCER_W3  // also the three-warpgroup D 128 kernel (experiment)
+#define FA_HOPPER_TILE_FROM_PRODUCER_W3 0
 #endif
 
 #ifdef FA_HOPPER_TRACE
@@ -293,7 +303,8 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   auto tile_slot = [&](int iter) { return reinterpret_cast<Tile*>(shared_at(Shape::kTileSlotOffset + 16 + 64 * (iter & 1))); };
   constexpr bool kTileFromProducer =
       FA_HOPPER_TILE_FROM_PRODUCER && kExtra != kExtraPerElement &&
-      ((kConsumers == 2 && kD == 128) || (FA_HOPPER_TILE_FROM_PRODUCER_Q2 && kD == 64 && Shape::kQBuffers == 2));
+      ((kConsumers == 2 && kD == 128) || (FA_HOPPER_TILE_FROM_PRODUCER_Q2 && kD == 64 && Shape::kQBuffers == 2) ||
+       (FA_HOPPER_TILE_FROM_PRODUCER_W3 && kD == 128 && !Shape::kOverlap));
   constexpr bool kTmaStore = FA_HOPPER_TMA_STORE && Shape::kStagedEpilogue && !kSplit && !kVarlen;
 
   const int warp = threadIdx.x / 32;
@@ -457,11 +468,14 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 
   // Ping-pong: the consumer warpgroups take turns issuing their GEMMs (named barriers 1..kConsumers,
   // passed round robin), so one warpgroup's softmax runs while another's GEMMs use the tensor cores.
+  // Without the intra-warpgroup overlap (three warpgroups at D 128) the turns measured 5-11% slower than
+  // letting the warpgroups issue as they come (bench/RESULTS.md): they take none.
+  constexpr bool kTurns = kPingPong && Shape::kOverlap;
   auto wait_turn = [&]() {
-    if constexpr (kPingPong) NamedBarrierSync(1 + wg, 256);
+    if constexpr (kTurns) NamedBarrierSync(1 + wg, 256);
   };
   auto pass_turn = [&]() {
-    if constexpr (kPingPong) NamedBarrierArrive(1 + (wg + 1) % kConsumers, 256);
+    if constexpr (kTurns) NamedBarrierArrive(1 + (wg + 1) % kConsumers, 256);
   };
   if (wg == kConsumers - 1) pass_turn();  // warpgroup 0 goes first
 
@@ -780,6 +794,24 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
           p[kk][3] = tile::pack2<T>(s[c1 + 2], s[c1 + 3]);
         }
       };
+      // Without the intra-warpgroup overlap P is packed into S's own registers (S is dead once packed, and
+      // a separate P made ptxas spill and serialise the wgmmas at 160 registers): P[kk][j] into s[4kk + j],
+      // which never overwrites an element not yet read.
+      auto pack_p_in_s = [&]() {
+#pragma unroll
+        for (int i = 0; i < kSRegs / 2; ++i) s[i] = __uint_as_float(tile::pack2<T>(s[2 * i], s[2 * i + 1]));
+      };
+      auto issue_pv_from_s = [&](int stage) {
+        const uint32_t v_offset = Shape::kVOffset + stage * Shape::kKVBytes;
+        WgmmaFence();
+#pragma unroll
+        for (int kk = 0; kk < kBlockN / 16; ++kk) {
+          const uint32_t a[4] = {__float_as_uint(s[4 * kk]), __float_as_uint(s[4 * kk + 1]),
+                                 __float_as_uint(s[4 * kk + 2]), __float_as_uint(s[4 * kk + 3])};
+          Wgmma<kD, T>::rs(o, a, operand(v_offset + kk * 16 * 128, kBlockN * 128), 1);
+        }
+        WgmmaCommit();
+      };
       auto rescale_o = [&](const float (&scale_o)[2]) {
         const bool any = __any_sync(0xffffffff, scale_o[0] != 1.f || scale_o[1] != 1.f);
         if (any) {
@@ -805,9 +837,40 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       {
         float scale_o[2];
         softmax(n, scale_o);  // scale_o is 0 or 1 here and O is still zero: nothing to rescale
-        pack_p();
+        if constexpr (Shape::kOverlap) pack_p();
+        else pack_p_in_s();
       }
       FA_TRACE(warpgroup, q_iter, 2, clock64());  // 2: first block's softmax done
+      if constexpr (!Shape::kOverlap) {
+        // P·V of block n, then Q·Kᵀ of block n - 1 and its softmax, each GEMM waited for at once.
+        for (;; --n) {
+          BarrierWait(&v_full[stage], (kv_iter / kStages) & 1);
+          wait_turn();
+          issue_pv_from_s(stage);
+          pass_turn();
+          WgmmaWait<0>();
+          FenceRegisters(o);
+          FenceRegisters(s);
+          release(&v_empty[stage]);
+          ++kv_iter;
+          if (n == tile.n_begin) break;
+          stage = kv_iter % kStages;
+          BarrierWait(&k_full[stage], (kv_iter / kStages) & 1);
+          wait_turn();
+          issue_qk(stage);
+          pass_turn();
+          load_extra(n - 1);
+          WgmmaWait<0>();
+          FenceRegisters(s);
+          release(&k_empty[stage]);
+          if (n - 1 == tile.n_begin) release(&q_empty[qb]);
+          float scale_o[2];
+          softmax(n - 1, scale_o);
+          rescale_o(scale_o);
+          pack_p_in_s();
+        }
+        FA_TRACE(warpgroup, q_iter, 3, clock64());  // 3: last P·V done
+      } else {
       // Steady state: issue the next block's Q·Kᵀ, then this block's P·V; the next block's softmax
       // runs while P·V occupies the tensor cores.
       for (; n > tile.n_begin; --n) {
@@ -846,6 +909,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       release(&v_empty[stage]);
       ++kv_iter;
       FA_TRACE(warpgroup, q_iter, 3, clock64());  // 3: last P·V done
+      }
     }
 
     // ---------------- epilogue: normalise, write O and the log-sum-exp ----------------

@@ -24,6 +24,19 @@
 #ifndef FA_HOPPER_D128_WIDE_MIN_SK  // the shortest key length that takes FA_HOPPER_D128_BN
 #define FA_HOPPER_D128_WIDE_MIN_SK 4096
 #endif
+// Plain D 128 calls on at least FA_HOPPER_D128_WGS3_MIN_SK keys with a tile per SM run three consumer
+// warpgroups without the intra-warpgroup overlap (3; 2: the two-warpgroup kernel everywhere). A/A-controlled,
+// bf16 non-causal: +3-6% at S 2048-16384, -5% at S 1024 (192-row tiles waste rows there); causal 0.90-1.02,
+// hence non-causal only unless FA_HOPPER_D128_WGS3_CAUSAL (bench/RESULTS.md, 18:00 entry).
+#ifndef FA_HOPPER_D128_WGS
+#define FA_HOPPER_D128_WGS 3
+#endif
+#ifndef FA_HOPPER_D128_WGS3_MIN_SK
+#define FA_HOPPER_D128_WGS3_MIN_SK 2048
+#endif
+#ifndef FA_HOPPER_D128_WGS3_CAUSAL
+#define FA_HOPPER_D128_WGS3_CAUSAL 0
+#endif
 #ifndef FA_HOPPER_D64_WGS
 #define FA_HOPPER_D64_WGS 3
 #endif
@@ -236,7 +249,7 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   const char* split_env = std::getenv("FA_ONNX_HOPPER_SPLIT");  // "0": never split (for comparisons)
   // The wide D 128 blocks run only with a tile per SM (LaunchByDim): no split instantiation for them.
   // Nor for the two-Q-buffer shapes, which LaunchByDim picks only where there are tiles enough.
-  constexpr bool kMaySplit = Shape::kBlockN <= 128 && Shape::kQBuffers == 1;
+  constexpr bool kMaySplit = Shape::kBlockN <= 128 && Shape::kQBuffers == 1 && Shape::kOverlap;
   // Varlen is not split (its tiles have different key ranges; CombineSplits is dense).
   const bool may_split = kMaySplit && !fill_uniform && !p.is_varlen() &&
                          (split_env == nullptr || std::strcmp(split_env, "0") != 0);
@@ -336,7 +349,7 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   if constexpr (kMaySplit)
     if (a.num_splits > 1) kernel = FlashFwdHopper<T, Shape, kPP, true, kExtra>;
   // Varlen has its own instantiation (no per-key terms: the op has no bias or mask input).
-  constexpr bool kMayVarlen = kExtra != kExtraPerKey && Shape::kQBuffers == 1;
+  constexpr bool kMayVarlen = kExtra != kExtraPerKey && Shape::kQBuffers == 1 && Shape::kOverlap;
   if constexpr (kMayVarlen)
     if (p.is_varlen()) kernel = FlashFwdHopper<T, Shape, kPP, false, kExtra, true>;
   static std::once_flag once;
@@ -419,6 +432,16 @@ std::string LaunchByDim(const AttentionParams& p, cudaStream_t stream, Scratch& 
       }
       if constexpr (kPlain)
         if (WantTwoQBuffers(p, 128)) return Launch<T, FwdShape<128, 128, 2, 2, 2>, kExtra>(p, stream, scratch);
+#if FA_HOPPER_D128_WGS == 3
+      // Without windows (or causal, by flag); not varlen (its tile count assumes the longest sequence).
+      if constexpr (kPlain) {
+        static const int sms = SmCount();
+        const int64_t tiles = int64_t((p.seqlen_q + 191) / 192) * p.heads_q * p.batch;
+        if (!p.is_varlen() && p.seqlen_k >= FA_HOPPER_D128_WGS3_MIN_SK && tiles >= sms &&
+            (FA_HOPPER_D128_WGS3_CAUSAL || EffectiveWindow(p.window_right, p) < 0))
+          return Launch<T, FwdShape<128, 128, 2, 3, 1, false>, kExtra>(p, stream, scratch);
+      }
+#endif
       return Launch<T, FwdShape<128, 128, 2>, kExtra>(p, stream, scratch);
     case 256: return Launch<T, FwdShape<256, FA_HOPPER_D256_BN, 2>, kExtra>(p, stream, scratch);
     default: return "Hopper kernel: head dim not 64/128/256";

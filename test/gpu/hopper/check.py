@@ -173,6 +173,13 @@ def numerics_cases():
         dict(dtype=torch.bfloat16, D=128, B=2, Hq=8, Hk=4, Sq=1100, Sk=4500, layout="BHSD"),
         dict(dtype=torch.float16, D=128, B=2, Hq=8, Hk=8, Sq=1100, Sk=4200, key_lengths=[4200, 4097]),
     ]
+    # D 128 with three consumer warpgroups and no intra-warpgroup overlap (long keys, a tile per SM or more):
+    # GQA, a ragged last query block, causal bottom-right with key lengths.
+    c += [
+        dict(dtype=torch.bfloat16, D=128, B=2, Hq=48, Hk=8, Sq=1000, Sk=2500),
+        dict(dtype=torch.float16, D=128, B=2, Hq=32, Hk=32, Sq=2100, Sk=2300, causal=True, bottom_right=True,
+             key_lengths=[2300, 1500]),
+    ]
     # Bias and boolean mask: per key (broadcast over query rows: key padding) and per element.
     BIG = 2**31 - 1
     for dtype in (torch.bfloat16, torch.float16):

@@ -37,6 +37,11 @@
 #ifndef FA_HOPPER_D128_WGS3_CAUSAL
 #define FA_HOPPER_D128_WGS3_CAUSAL 0
 #endif
+// Causal or windowed D 64 calls up to this Sq take 128-row tiles (two warpgroups), longer ones 192 (three).
+// A/A-controlled (bench/RESULTS.md, 18:20 entry): three warpgroups +14% at causal S 2048, 0.98-0.99 at 512-1024.
+#ifndef FA_HOPPER_D64_SHORT_CAUSAL_MAX_SQ
+#define FA_HOPPER_D64_SHORT_CAUSAL_MAX_SQ 1024
+#endif
 #ifndef FA_HOPPER_D64_WGS
 #define FA_HOPPER_D64_WGS 3
 #endif
@@ -51,6 +56,11 @@
 #endif
 #ifndef FA_HOPPER_Q2_MAX_SK  // the longest key length that takes two Q buffers (0: never)
 #define FA_HOPPER_Q2_MAX_SK 1024
+#endif
+// D 64's limit: up to 2048 keys, +7% causal S 2048 (on three warpgroups since the 18:20 change) and level
+// non-causal, A/A-controlled (bench/RESULTS.md, 18:30 entry); D 128 S 2048 stays on three warpgroups.
+#ifndef FA_HOPPER_D64_Q2_MAX_SK
+#define FA_HOPPER_D64_Q2_MAX_SK 2048
 #endif
 
 namespace fa_onnx::cuda::hopper {
@@ -388,11 +398,11 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
 
 // Two Q buffers pay where tiles are short (few key blocks, so the tile edges weigh) and measured
 // 1-2% slower on long key ranges (bench/RESULTS.md), so plain dense calls on up to
-// FA_HOPPER_Q2_MAX_SK keys with a tile per SM or more (no split) take them.
-bool WantTwoQBuffers(const AttentionParams& p, int block_m) {
+// max_sk keys with a tile per SM or more (no split) take them.
+bool WantTwoQBuffers(const AttentionParams& p, int block_m, int max_sk) {
   static const int sms = SmCount();
   const int64_t tiles = int64_t((p.seqlen_q + block_m - 1) / block_m) * p.heads_q * p.batch;
-  return !p.is_varlen() && p.seqlen_k <= FA_HOPPER_Q2_MAX_SK && tiles >= sms;
+  return !p.is_varlen() && p.seqlen_k <= max_sk && tiles >= sms;
 }
 
 template <typename T, int kExtra>
@@ -400,17 +410,19 @@ std::string LaunchByDim(const AttentionParams& p, cudaStream_t stream, Scratch& 
   constexpr bool kPlain = kExtra == kExtraNone;
   switch (p.head_dim) {
     case 64:
-      // Short causal/windowed D 64: 128-row tiles waste less on the diagonal than 192-row ones
-      // (measured 5-10% at S <= 2k); elsewhere three consumer warpgroups win (8-13% at S >= 2k).
-      if (EffectiveWindow(p.window_right, p) >= 0 && p.seqlen_q <= 2048) {
+      // Short causal/windowed D 64: 128-row tiles waste less on the diagonal than 192-row ones (level at
+      // S <= 1024, and three warpgroups +14% at S 2048: FA_HOPPER_D64_SHORT_CAUSAL_MAX_SQ); elsewhere
+      // three consumer warpgroups win (8-13% at S >= 2k).
+      if (EffectiveWindow(p.window_right, p) >= 0 && p.seqlen_q <= FA_HOPPER_D64_SHORT_CAUSAL_MAX_SQ) {
         if constexpr (kPlain)
-          if (WantTwoQBuffers(p, 128)) return Launch<T, FwdShape<64, 128, 4, 2, 2>, kExtra>(p, stream, scratch);
+          if (WantTwoQBuffers(p, 128, FA_HOPPER_D64_Q2_MAX_SK))
+            return Launch<T, FwdShape<64, 128, 4, 2, 2>, kExtra>(p, stream, scratch);
         return Launch<T, FwdShape<64, 128, 4, 2>, kExtra>(p, stream, scratch);
       }
       // With a per-element bias or mask, two warpgroups: three leave 128 registers a thread, too
       // few (ptxas spills); per key, FA_HOPPER_D64_EXTRA_WGS.
       if constexpr (kPlain) {
-        if (WantTwoQBuffers(p, 64 * FA_HOPPER_D64_WGS))
+        if (WantTwoQBuffers(p, 64 * FA_HOPPER_D64_WGS, FA_HOPPER_D64_Q2_MAX_SK))
           return Launch<T, FwdShape<64, 128, 4, FA_HOPPER_D64_WGS, 2>, kExtra>(p, stream, scratch);
         return Launch<T, FwdShape<64, 128, 4, FA_HOPPER_D64_WGS>, kExtra>(p, stream, scratch);
       }
@@ -431,7 +443,7 @@ std::string LaunchByDim(const AttentionParams& p, cudaStream_t stream, Scratch& 
           return Launch<T, FwdShape<128, FA_HOPPER_D128_BN, 2>, kExtra>(p, stream, scratch);
       }
       if constexpr (kPlain)
-        if (WantTwoQBuffers(p, 128)) return Launch<T, FwdShape<128, 128, 2, 2, 2>, kExtra>(p, stream, scratch);
+        if (WantTwoQBuffers(p, 128, FA_HOPPER_Q2_MAX_SK)) return Launch<T, FwdShape<128, 128, 2, 2, 2>, kExtra>(p, stream, scratch);
 #if FA_HOPPER_D128_WGS == 3
       // Without windows (or causal, by flag); not varlen (its tile count assumes the longest sequence).
       if constexpr (kPlain) {

@@ -469,8 +469,10 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   // Ping-pong: the consumer warpgroups take turns issuing their GEMMs (named barriers 1..kConsumers,
   // passed round robin), so one warpgroup's softmax runs while another's GEMMs use the tensor cores.
   // Without the intra-warpgroup overlap (three warpgroups at D 128) the turns measured 5-11% slower than
-  // letting the warpgroups issue as they come (bench/RESULTS.md): they take none.
-  constexpr bool kTurns = kPingPong && Shape::kOverlap;
+  // letting the warpgroups issue as they come, and in the two-warpgroup, two-Q-buffer D 64 kernel (causal
+  // S <= 1024) 3-5% slower (bench/RESULTS.md, 18:00 and 18:40 entries): those take none.
+  constexpr bool kTurns =
+      kPingPong && Shape::kOverlap && !(kD == 64 && kConsumers == 2 && kQBuffers == 2);
   auto wait_turn = [&]() {
     if constexpr (kTurns) NamedBarrierSync(1 + wg, 256);
   };

@@ -179,6 +179,9 @@ def numerics_cases():
         dict(dtype=torch.bfloat16, D=128, B=2, Hq=48, Hk=8, Sq=1000, Sk=2500),
         dict(dtype=torch.float16, D=128, B=2, Hq=32, Hk=32, Sq=2100, Sk=2300, causal=True, bottom_right=True,
              key_lengths=[2300, 1500]),
+        # D 64 with two Q buffers on 1025-2048 keys (three warpgroups), causal and with key lengths
+        dict(dtype=torch.bfloat16, D=64, B=2, Hq=48, Hk=8, Sq=1500, Sk=1500, causal=True),
+        dict(dtype=torch.float16, D=64, B=2, Hq=32, Hk=32, Sq=1300, Sk=1800, key_lengths=[1800, 1111]),
     ]
     # Bias and boolean mask: per key (broadcast over query rows: key padding) and per element.
     BIG = 2**31 - 1
@@ -433,7 +436,10 @@ def sanitize(kern, varlen_only=False):
                                                   key_lengths=[5, 260], window=(50, 7)),
                  dict(dtype=torch.bfloat16, D=128, B=1, Hq=2, Hk=1, Sq=70, Sk=1500, key_lengths=[900]),
                  # D 128 176-key blocks: long keys, a tile per SM or more, odd lengths
-                 dict(dtype=torch.bfloat16, D=128, B=1, Hq=132, Hk=4, Sq=130, Sk=4100)] + [
+                 dict(dtype=torch.bfloat16, D=128, B=1, Hq=132, Hk=4, Sq=130, Sk=4100),
+                 # (that one now runs the three-warpgroup D 128 kernel); D 64 two Q buffers on 1025-2048 keys
+                 dict(dtype=torch.bfloat16, D=64, B=1, Hq=132, Hk=4, Sq=150, Sk=1500),
+                 dict(dtype=torch.float16, D=64, B=1, Hq=66, Hk=6, Sq=1100, Sk=1100, causal=True)] + [
                  # bias/mask: rows past Sq and keys past Sk (odd sizes), per key, per element, split
                  dict(dtype=torch.float16, D=D, B=2, Hq=2, Hk=1, Sq=131, Sk=211, mask=(2, 1, 1, 211), mask_lens=[211, 7],
                       bias=(1, 2, 1, 211), causal=True) for D in (64, 128, 256)] + [

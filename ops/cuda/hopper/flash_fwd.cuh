@@ -155,10 +155,6 @@ static_assert(sizeof(Tile) <= 64, "a Tile must fit its shared-memory slot (FwdSh
 #define FA_HOPPER_TMA_STORE 1
 #endif
 
-#ifndef FA_HOPPER_TILE_FROM_PRODUCER_W3  // also the three-warpgroup D 128 kernel (experiment)
-#define FA_HOPPER_TILE_FROM_PRODUCER_W3 0
-#endif
-
 #ifdef FA_HOPPER_TRACE
 // Timeline of one launch for test/gpu/hopper/trace.py (build flag only): SM clock cycles per
 // [CTA][warpgroup][tile of that CTA][event]; the events are listed where they are recorded.
@@ -303,8 +299,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   auto tile_slot = [&](int iter) { return reinterpret_cast<Tile*>(shared_at(Shape::kTileSlotOffset + 16 + 64 * (iter & 1))); };
   constexpr bool kTileFromProducer =
       FA_HOPPER_TILE_FROM_PRODUCER && kExtra != kExtraPerElement &&
-      ((kConsumers == 2 && kD == 128) || (FA_HOPPER_TILE_FROM_PRODUCER_Q2 && kD == 64 && Shape::kQBuffers == 2) ||
-       (FA_HOPPER_TILE_FROM_PRODUCER_W3 && kD == 128 && !Shape::kOverlap));
+      ((kConsumers == 2 && kD == 128) || (FA_HOPPER_TILE_FROM_PRODUCER_Q2 && kD == 64 && Shape::kQBuffers == 2));
   constexpr bool kTmaStore = FA_HOPPER_TMA_STORE && Shape::kStagedEpilogue && !kSplit && !kVarlen;
 
   const int warp = threadIdx.x / 32;

@@ -258,7 +258,8 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   const int key_blocks = (p.seqlen_k + Shape::kBlockN - 1) / Shape::kBlockN;
   const char* split_env = std::getenv("FA_ONNX_HOPPER_SPLIT");  // "0": never split (for comparisons)
   // The wide D 128 blocks run only with a tile per SM (LaunchByDim): no split instantiation for them.
-  // Nor for the two-Q-buffer shapes, which LaunchByDim picks only where there are tiles enough.
+  // Nor for the two-Q-buffer shapes and the three-warpgroup D 128 one (kOverlap false), which LaunchByDim
+  // picks only where there are tiles enough.
   constexpr bool kMaySplit = Shape::kBlockN <= 128 && Shape::kQBuffers == 1 && Shape::kOverlap;
   // Varlen is not split (its tiles have different key ranges; CombineSplits is dense).
   const bool may_split = kMaySplit && !fill_uniform && !p.is_varlen() &&
@@ -358,7 +359,8 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   auto kernel = FlashFwdHopper<T, Shape, kPP, false, kExtra>;
   if constexpr (kMaySplit)
     if (a.num_splits > 1) kernel = FlashFwdHopper<T, Shape, kPP, true, kExtra>;
-  // Varlen has its own instantiation (no per-key terms: the op has no bias or mask input).
+  // Varlen has its own instantiation (no per-key terms: the op has no bias or mask input); not for the
+  // two-Q-buffer and three-warpgroup D 128 shapes, which LaunchByDim gives dense calls only.
   constexpr bool kMayVarlen = kExtra != kExtraPerKey && Shape::kQBuffers == 1 && Shape::kOverlap;
   if constexpr (kMayVarlen)
     if (p.is_varlen()) kernel = FlashFwdHopper<T, Shape, kPP, false, kExtra, true>;
@@ -443,9 +445,10 @@ std::string LaunchByDim(const AttentionParams& p, cudaStream_t stream, Scratch& 
           return Launch<T, FwdShape<128, FA_HOPPER_D128_BN, 2>, kExtra>(p, stream, scratch);
       }
       if constexpr (kPlain)
-        if (WantTwoQBuffers(p, 128, FA_HOPPER_Q2_MAX_SK)) return Launch<T, FwdShape<128, 128, 2, 2, 2>, kExtra>(p, stream, scratch);
+        if (WantTwoQBuffers(p, 128, FA_HOPPER_Q2_MAX_SK))
+          return Launch<T, FwdShape<128, 128, 2, 2, 2>, kExtra>(p, stream, scratch);
 #if FA_HOPPER_D128_WGS == 3
-      // Without windows (or causal, by flag); not varlen (its tile count assumes the longest sequence).
+      // No right window (causal only by flag); dense only (the shape has no varlen instantiation).
       if constexpr (kPlain) {
         static const int sms = SmCount();
         const int64_t tiles = int64_t((p.seqlen_q + 191) / 192) * p.heads_q * p.batch;

@@ -173,10 +173,13 @@ def numerics_cases():
         dict(dtype=torch.bfloat16, D=128, B=2, Hq=8, Hk=4, Sq=1100, Sk=4500, layout="BHSD"),
         dict(dtype=torch.float16, D=128, B=2, Hq=8, Hk=8, Sq=1100, Sk=4200, key_lengths=[4200, 4097]),
     ]
-    # D 128 with three consumer warpgroups and no intra-warpgroup overlap (long keys, a tile per SM or more):
-    # GQA, a ragged last query block, causal bottom-right with key lengths.
+    # D 128 with three consumer warpgroups and no intra-warpgroup overlap (non-causal, long keys, a tile per SM
+    # or more): GQA with softcap and a ragged last query block; a left window with key lengths; causal bottom-right
+    # (two warpgroups unless FA_HOPPER_D128_WGS3_CAUSAL).
     c += [
-        dict(dtype=torch.bfloat16, D=128, B=2, Hq=48, Hk=8, Sq=1000, Sk=2500),
+        dict(dtype=torch.bfloat16, D=128, B=2, Hq=48, Hk=8, Sq=1000, Sk=2500, softcap=20.0),
+        dict(dtype=torch.float16, D=128, B=2, Hq=32, Hk=32, Sq=2100, Sk=2300, window=(700, -1),
+             key_lengths=[2300, 1500]),
         dict(dtype=torch.float16, D=128, B=2, Hq=32, Hk=32, Sq=2100, Sk=2300, causal=True, bottom_right=True,
              key_lengths=[2300, 1500]),
         # D 64 with two Q buffers on 1025-2048 keys (three warpgroups), causal and with key lengths

@@ -60,6 +60,12 @@
 #ifndef FA_ONNX_CUDA_FWD_LAZY
 #define FA_ONNX_CUDA_FWD_LAZY 8  // plain kernel: lazy O rescaling, a row's reference max moves only when a tile exceeds it by more than this (log2 units; 0: every tile)
 #endif
+#ifndef FA_ONNX_CUDA_FWD_UNSWITCH
+#define FA_ONNX_CUDA_FWD_UNSWITCH 2  // the key loop in two copies, fixed-column K/V copy or generic loader, chosen once per CTA (see the loop): 2 the D 128 long shape only, 1 every kernel, 0 none
+#endif
+#ifndef FA_ONNX_CUDA_FWD_LONG_SUBN
+#define FA_ONNX_CUDA_FWD_LONG_SUBN 32  // plain kernel, D 128 long shape: keys per score block (sub-tile of the 64-key K/V tile; 0: the whole tile)
+#endif
 #ifndef FA_ONNX_CUDA_FWD_FOLD
 #define FA_ONNX_CUDA_FWD_FOLD 1  // plain kernel: softmax scale folded into the exponent's FMA (see the softmax)
 #endif
@@ -132,7 +138,8 @@ constexpr ShortShape short_shape(int d) {
 // Measured (H100, bench/RESULTS.md, 2026-11-23 ~14:30): 4-11% ahead of the short and default shapes
 // from 4096 keys per row without causal, level at 1024-2048 keys, 3-18% behind with causal (where the
 // short shape's 64-row blocks run). At 255 registers it spills (ptxas, sm_90: 120 bytes stored, 196
-// loaded when measured; 24 / 28 since the lazy rescale), which the timing includes.
+// loaded when measured; 24 / 28 since the lazy rescale), which the timing includes. Since 2026-11-23
+// 18:50 it scores 32-key blocks (FwdConfig::kSubN; 254 registers, 40 / 88 bytes, +3-4% from 4096 keys).
 // long_keys: the fewest keys per row (all of Sk: no window) that take it (0: none).
 struct LongShape {
   TileShape shape;
@@ -198,6 +205,26 @@ struct FwdConfig {
   // Lazy O rescaling (see the softmax): plain kernel (measured there, bench/RESULTS.md 2026-11-23 about
   // 16:15; the general kernel keeps a rescale per tile).
   static constexpr int kLazyRescale = kGeneral ? 0 : FA_ONNX_CUDA_FWD_LAZY;
+  // Keys per score block: Q·Kᵀ, softmax and P·V run on kSubN keys at a time, kBN / kSubN blocks per K/V
+  // tile (one barrier per tile still). The D 128 long shape (32 rows per warp) scores 32 keys at a time:
+  // with 128 O and 64 score registers per thread a 64-key block left Q·Kᵀ about 16 registers for
+  // fragments (SASS: each K fragment loaded into the registers the previous one just left, the MMAs
+  // waiting on it) and the softmax and P·V 69 register moves per tile; 32 keys halve the score
+  // registers (7 moves) and cost twice the Q fragment reads (96 ldmatrix per 256 MMAs instead of 80).
+  // Measured +3 to +4% bf16 (fp16 -1 to +8%) at 4096-16384 keys against the better of two main columns
+  // (bench/RESULTS.md, 2026-11-23 about 18:30-18:40). Needs two
+  // stages (the next tile's K must not overwrite this one's while the second block runs) and the lean
+  // addressing; not the general kernel (its bias/mask registers are per tile).
+  static constexpr int kSubN = !kGeneral && kLean && kStages == 2 && kVar == kLongShape && FA_ONNX_CUDA_FWD_LONG_SUBN > 0 &&
+                                       kBN % FA_ONNX_CUDA_FWD_LONG_SUBN == 0 && FA_ONNX_CUDA_FWD_LONG_SUBN % 16 == 0
+                                   ? FA_ONNX_CUDA_FWD_LONG_SUBN
+                                   : kBN;
+};
+
+// A compile-time bool as a value (the key loop's K/V copy path, FA_ONNX_CUDA_FWD_UNSWITCH).
+template <bool B>
+struct BoolTag {
+  __host__ __device__ constexpr operator bool() const { return B; }
 };
 
 // Key splitting (decode, small batch·heads): partial results go to fp32 scratch, combined later.
@@ -290,7 +317,7 @@ template <typename T, int kD, bool kConvert, bool kGeneral, int kVar = kMainShap
 __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdConfig<kD, kGeneral, kVar>::kMinBlocks)
     fwd_kernel(const AttentionParams p, const SplitArgs sa) {
   using C = FwdConfig<kD, kGeneral, kVar>;
-  constexpr int kBM = C::kBM, kBN = C::kBN, kMT = C::kMT, kNT = kBN / 8, kDT = kD / 8, kKS = kD / 16;
+  constexpr int kBM = C::kBM, kBN = C::kBN, kMT = C::kMT, kSN = C::kSubN, kNT = kSN / 8, kDT = kD / 8, kKS = kD / 16;
   extern __shared__ __align__(128) unsigned char smem_raw[];
   T* sQ = reinterpret_cast<T*>(smem_raw);
   T* sK = sQ + kBM * C::kDPad;               // kStages K tiles, then kStages V tiles
@@ -374,8 +401,10 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
   };
   const T* k_src = row_src(p.k);
   const T* v_src = row_src(p.v);
-  auto load_kv = [&](T* s, const TensorView& tv, const T* src, int n0, int chunks) {
-    if (kFastKV && fast_kv) {
+  // fast_c: BoolTag<true> / BoolTag<false> (the path is known at compile time: the loop is unswitched on
+  // it), or a runtime bool (fast_kv).
+  auto load_kv = [&](T* s, const TensorView& tv, const T* src, int n0, int chunks, auto fast_c) {
+    if (kFastKV && bool(fast_c)) {
       const T* at = src + n0 * tv.seq_stride;
       const int64_t step = kRowStep * tv.seq_stride;
       const uint32_t dst0 = tile::smem_addr(s + ld_soff), dst1 = tile::smem_addr(s + ld_soff1);
@@ -578,8 +607,8 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
 
   if (n_begin < n_end) {
     load_q();
-    load_kv(sK, p.k, k_src, n_begin * kBN, qk_chunks);
-    if constexpr (C::kStages == 2) load_kv(sV, p.v, v_src, n_begin * kBN, v_chunks);
+    load_kv(sK, p.k, k_src, n_begin * kBN, qk_chunks, fast_kv);
+    if constexpr (C::kStages == 2) load_kv(sV, p.v, v_src, n_begin * kBN, v_chunks, fast_kv);
     tile::cp_async_commit();
   }
 
@@ -602,6 +631,12 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
         for (int ks = 0; ks < kKS; ++ks) q_frag(qf[mt][ks], mt, ks);
     }
   }
+  // The key loop, instantiated once per K/V copy path where FA_ONNX_CUDA_FWD_UNSWITCH says (default: the D
+  // 128 long shape): the fixed-column copy's loop then holds none of the generic loader's values (strides,
+  // batch/head offsets, thread index) in registers across the tiles (long shape, ptxas alone: its loop 917
+  // instructions a tile instead of 964). In every kernel it was 2-9% slower at D 256 (bench/RESULTS.md,
+  // 2026-11-23 about 18:30-18:40). Elsewhere the path stays a runtime branch inside one loop.
+  auto key_loop = [&](auto fast_c) {
   for (int n = n_begin; n < n_end; ++n) {
     const int n0 = n * kBN;
     tile::cp_async_wait_all();
@@ -610,9 +645,9 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
     __syncthreads();
     const int buf = !C::kLean && C::kStages == 2 ? ((n - n_begin) & 1) * kBN * C::kDPad
                                                                : int(buf_bytes / sizeof(T));  // tile n_begin is in buffer 0
-    T* const sKn = sK + buf;
-    T* const sVn = sV + buf;
-    const uint32_t k_base = tile::smem_addr(sK) + buf_bytes + k_rb, v_base = tile::smem_addr(sV) + buf_bytes + v_rb;
+    [[maybe_unused]] T* const sKn = sK + buf;  // (the lean addressing does not use them)
+    [[maybe_unused]] T* const sVn = sV + buf;
+    const uint32_t k_tile = tile::smem_addr(sK) + buf_bytes + k_rb, v_tile = tile::smem_addr(sV) + buf_bytes + v_rb;
     if constexpr (C::kLean && C::kStages == 2) buf_bytes ^= kBN * kRowBytes;
     if constexpr (C::kQInRegs && !C::kLean) {
       if (n == n_begin) {
@@ -625,15 +660,21 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
     if constexpr (C::kStages == 2) {
       if (n + 1 < n_end) {
         const int nbuf = kBN * C::kDPad - buf;
-        load_kv(sK + nbuf, p.k, k_src, n0 + kBN, qk_chunks);
-        load_kv(sV + nbuf, p.v, v_src, n0 + kBN, v_chunks);
+        load_kv(sK + nbuf, p.k, k_src, n0 + kBN, qk_chunks, fast_c);
+        load_kv(sV + nbuf, p.v, v_src, n0 + kBN, v_chunks, fast_c);
         tile::cp_async_commit();
       }
     } else {
-      load_kv(sV, p.v, v_src, n0, v_chunks);
+      load_kv(sV, p.v, v_src, n0, v_chunks, fast_c);
       tile::cp_async_commit();
     }
 
+    // Score blocks of kSN keys (one unless the shape scores sub-tiles: FwdConfig::kSubN).
+    // A rolled loop: unrolled, the compiler overlaps the two blocks and the long shape spills more (ptxas,
+    // sm_90: 64 / 236 bytes stored / loaded against 40 / 88).
+#pragma unroll 1
+    for (int sub = 0; sub < kBN / kSN; ++sub) {
+    [[maybe_unused]] const uint32_t k_base = k_tile + sub * kSN * kRowBytes, v_base = v_tile + sub * kSN * kRowBytes;
     // S = Q Kᵀ: each K fragment feeds kMT MMAs.
     float s[kMT][kNT][4];
 #pragma unroll
@@ -676,7 +717,7 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
     const bool bound = C::kLean ? (n < nb_lo || n >= nb_hi)
                                              : n0 + kBN > si.len_k || (wr >= 0 && int64_t(n0) + kBN - 1 > int64_t(row_lo) + wr) ||
                                                    (wl >= 0 && int64_t(n0) < int64_t(row_hi) - wl);
-    const int col0 = n0 + t4 * 2;  // this thread's first key; score (nt, e) is key col0 + nt*8 + e
+    const int col0 = n0 + sub * kSN + t4 * 2;  // this thread's first key; score (nt, e) is key col0 + nt*8 + e
     if (kGeneral && p.softcap > 0.f) {
       const float cap_in = scale / p.softcap, cap_out = p.softcap * kLog2e;
 #pragma unroll
@@ -763,7 +804,7 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
       tile::cp_async_wait_all();
       __syncthreads();  // V(n) visible; every warp is done with K(n)
       if (n + 1 < n_end) {
-        load_kv(sK, p.k, k_src, n0 + kBN, qk_chunks);
+        load_kv(sK, p.k, k_src, n0 + kBN, qk_chunks, fast_c);
         tile::cp_async_commit();
       }
     }
@@ -850,7 +891,7 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
     // O += P V (P re-packed from the score accumulators, no shared-memory round trip); each V
     // fragment feeds kMT MMAs.
 #pragma unroll
-    for (int kk = 0; kk < kBN / 16; ++kk) {
+    for (int kk = 0; kk < kSN / 16; ++kk) {
       uint32_t a[kMT][4];
 #pragma unroll
       for (int mt = 0; mt < kMT; ++mt) {
@@ -874,6 +915,15 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
         }
       }
     }
+    }  // score blocks
+  }
+
+  };
+  if constexpr (kFastKV && (FA_ONNX_CUDA_FWD_UNSWITCH == 1 || (FA_ONNX_CUDA_FWD_UNSWITCH == 2 && kVar == kLongShape))) {
+    if (fast_kv) key_loop(BoolTag<true>{});
+    else key_loop(BoolTag<false>{});
+  } else {
+    key_loop(fast_kv);
   }
 
   // Epilogue: finish the row sums across the quad, normalise, write O (and LSE).

@@ -160,12 +160,16 @@ std::string Unsupported(const AttentionParams& p, int cc_major, int cc_minor) {
 
 // FA_ONNX_LOG_KERNEL=1: which kernel each distinct call shape runs, and why the Hopper kernel was
 // passed over, once per distinct line on stderr (to check that a deployed model takes the path meant).
-void LogRoute(const AttentionParams& p, const std::string& route) {
+// Callers test LogKernel() first, so that a run without it builds no route string.
+bool LogKernel() {
   static const bool on = [] {
     const char* e = std::getenv("FA_ONNX_LOG_KERNEL");
     return e != nullptr && e[0] != '\0' && e[0] != '0';
   }();
-  if (!on) return;
+  return on;
+}
+
+void LogRoute(const AttentionParams& p, const std::string& route) {
   static const char* const kTypes[] = {"float32", "float16", "bfloat16", "float8e4m3"};
   const int type = static_cast<int>(p.dtype);
   const std::string line =
@@ -193,13 +197,13 @@ std::string Run(const AttentionParams& p, void* stream, Scratch& scratch) {
 #ifdef FA_ONNX_HAVE_HOPPER
   if (dev.major == 9 && dev.minor == 0) {
     const std::string why_not = hopper::Unsupported(p);
-    LogRoute(p, why_not.empty() ? "Hopper kernel" : "portable kernel (" + why_not + ")");
+    if (LogKernel()) LogRoute(p, why_not.empty() ? "Hopper kernel" : "portable kernel (" + why_not + ")");
     if (why_not.empty()) return hopper::Run(p, stream, scratch);
   } else {
-    LogRoute(p, "portable kernel (sm_" + std::to_string(dev.major * 10 + dev.minor) + ")");
+    if (LogKernel()) LogRoute(p, "portable kernel (sm_" + std::to_string(dev.major * 10 + dev.minor) + ")");
   }
 #else
-  LogRoute(p, "portable kernel (built without the Hopper kernel)");
+  if (LogKernel()) LogRoute(p, "portable kernel (built without the Hopper kernel)");
 #endif
 
   // Split the keys when batch·heads·query-blocks leaves SMs idle (decode, short batches).

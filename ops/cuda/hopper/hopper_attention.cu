@@ -398,13 +398,19 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   return {};
 }
 
+// A dense call whose block_m-row tiles give every SM one or more (so the launch does not split the keys):
+// the shapes without a split or varlen instantiation take only such calls.
+bool DenseTilePerSm(const AttentionParams& p, int block_m) {
+  static const int sms = SmCount();
+  const int64_t tiles = int64_t((p.seqlen_q + block_m - 1) / block_m) * p.heads_q * p.batch;
+  return !p.is_varlen() && tiles >= sms;
+}
+
 // Two Q buffers pay where tiles are short (few key blocks, so the tile edges weigh) and measured
 // 1-2% slower on long key ranges (bench/RESULTS.md), so plain dense calls on up to
 // max_sk keys with a tile per SM or more (no split) take them.
 bool WantTwoQBuffers(const AttentionParams& p, int block_m, int max_sk) {
-  static const int sms = SmCount();
-  const int64_t tiles = int64_t((p.seqlen_q + block_m - 1) / block_m) * p.heads_q * p.batch;
-  return !p.is_varlen() && p.seqlen_k <= max_sk && tiles >= sms;
+  return p.seqlen_k <= max_sk && DenseTilePerSm(p, block_m);
 }
 
 template <typename T, int kExtra>
@@ -438,10 +444,8 @@ std::string LaunchByDim(const AttentionParams& p, cudaStream_t stream, Scratch& 
       // keys a lane), causal tiles waste more keys on the diagonal, short key ranges measured slower
       // and the split instantiation spills at 176.
       if constexpr (kExtra == kExtraNone && FA_HOPPER_D128_BN != 128) {
-        static const int sms = SmCount();
-        const int64_t tiles = int64_t((p.seqlen_q + 127) / 128) * p.heads_q * p.batch;
-        if (!p.is_varlen() && EffectiveWindow(p.window_left, p) < 0 && EffectiveWindow(p.window_right, p) < 0 &&
-            p.seqlen_k >= FA_HOPPER_D128_WIDE_MIN_SK && tiles >= sms)
+        if (EffectiveWindow(p.window_left, p) < 0 && EffectiveWindow(p.window_right, p) < 0 &&
+            p.seqlen_k >= FA_HOPPER_D128_WIDE_MIN_SK && DenseTilePerSm(p, 128))
           return Launch<T, FwdShape<128, FA_HOPPER_D128_BN, 2>, kExtra>(p, stream, scratch);
       }
       if constexpr (kPlain)
@@ -450,9 +454,7 @@ std::string LaunchByDim(const AttentionParams& p, cudaStream_t stream, Scratch& 
 #if FA_HOPPER_D128_WGS == 3
       // No right window (causal only by flag); dense only (the shape has no varlen instantiation).
       if constexpr (kPlain) {
-        static const int sms = SmCount();
-        const int64_t tiles = int64_t((p.seqlen_q + 191) / 192) * p.heads_q * p.batch;
-        if (!p.is_varlen() && p.seqlen_k >= FA_HOPPER_D128_WGS3_MIN_SK && tiles >= sms &&
+        if (p.seqlen_k >= FA_HOPPER_D128_WGS3_MIN_SK && DenseTilePerSm(p, 192) &&
             (FA_HOPPER_D128_WGS3_CAUSAL || EffectiveWindow(p.window_right, p) < 0))
           return Launch<T, FwdShape<128, 128, 2, 3, 1, false>, kExtra>(p, stream, scratch);
       }

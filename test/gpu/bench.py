@@ -4,8 +4,9 @@ fa-onnx's CUDA kernel and torch SDPA's flash and cuDNN backends in the same run,
 inputs, with CUDA events (warm-up, median of many runs, input sets rotated beyond the L2).
 TFLOP/s = 4·B·H·Sq·Sk·D (half when causal) / time. Usage: python3 bench.py LIB.so OUT.json [LIB2.so ...]
 (LIB2, LIB3, ...: other builds of the portable kernel, timed as "ours2", "ours3", ...). Environment:
-BENCH_DTYPES (default "bf16 fp16") and BENCH_D (default "64 128 256") narrow the grid; BENCH_DISPATCH=0
-skips the dispatch column."""
+BENCH_DTYPES (default "bf16 fp16"), BENCH_D (default "64 128 256") and BENCH_S (default "512 ... 16384")
+narrow the grid; BENCH_DISPATCH=0 skips the dispatch column; BENCH_TIMING and BENCH_INNER choose how a
+sample is timed (below)."""
 import json
 import math
 import os
@@ -17,23 +18,49 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 import fa
 
 REPS, WARM, SETS = 25, 5, 3
+# How a sample is timed (BENCH_TIMING). torch's SDPA takes 100-125 us of host time per call on the GPU
+# machine, as long as a whole S 512 kernel, so timing single launches let host stalls into the samples
+# (cuDNN D 128 causal S 512 read 243-289 TFLOP/s that way, 343 batched; bench/RESULTS.md, 20:20 entry):
+#   graph   INNER launches (rotating the input sets) captured once in a CUDA graph and replayed between two
+#           events: device time only, for every implementation alike (the default)
+#   batch   INNER launches enqueued back to back between two events
+#   launch  one launch between its own two events
+TIMING = os.environ.get("BENCH_TIMING", "graph")
+INNER = int(os.environ.get("BENCH_INNER", "10"))
 
 
 def timed(fn, sets):
+    """Median per-launch time in ms, and the method it was taken with (graph falls back to batch
+    where an implementation cannot be captured)."""
+    inner = 1 if TIMING == "launch" else INNER
     for i in range(WARM):
         fn(*sets[i % len(sets)])
     torch.cuda.synchronize()
+    method = TIMING
+
+    def sample(i):
+        for j in range(inner):
+            fn(*sets[(i * inner + j) % len(sets)])
+
+    if TIMING == "graph":
+        try:
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                sample(0)
+            sample = lambda i: graph.replay()  # noqa: E731
+        except Exception:
+            torch.cuda.synchronize()
+            method = "batch"
     times = []
     for i in range(REPS):
         a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        args = sets[i % len(sets)]
         a.record()
-        fn(*args)
+        sample(i)
         b.record()
         times.append((a, b))
     torch.cuda.synchronize()
-    ms = sorted(a.elapsed_time(b) for a, b in times)
-    return ms[len(ms) // 2]
+    ms = sorted(a.elapsed_time(b) / inner for a, b in times)
+    return ms[len(ms) // 2], method
 
 
 def main():
@@ -44,11 +71,12 @@ def main():
     dtypes = [{"bf16": torch.bfloat16, "fp16": torch.float16}[x] for x in os.environ.get("BENCH_DTYPES", "bf16 fp16").split()]
     dims = [int(x) for x in os.environ.get("BENCH_D", "64 128 256").split()]
     with_dispatch = os.environ.get("BENCH_DISPATCH", "1") != "0"
+    lengths = [int(x) for x in os.environ.get("BENCH_S", "512 1024 2048 4096 8192 16384").split()]
     rows = []
     for dt in dtypes:
         for D in dims:
             for causal in (False, True):
-                for S in (512, 1024, 2048, 4096, 8192, 16384):
+                for S in lengths:
                     B, H = 16384 // S, 2048 // D
                     sets = []
                     for _ in range(SETS):  # each set is 3 x 64 MB: rotation defeats the 50 MB L2
@@ -58,12 +86,12 @@ def main():
                     p.dtype, p.batch, p.heads_q, p.heads_kv = fa.DT[dt], B, H, H
                     p.seqlen_q, p.seqlen_k, p.head_dim, p.head_dim_v = S, S, D, D
                     p.scale, p.window_right, p.bottom_right = 1 / math.sqrt(D), (0 if causal else -1), False
-                    stream = torch.cuda.current_stream().cuda_stream
 
                     def kernel(library):
                         def f(q, k, v, o):
                             p.q, p.k, p.v, p.o = fa.view(q, "bshd"), fa.view(k, "bshd"), fa.view(v, "bshd"), fa.view(o, "bshd")
-                            err = fa.run(library, p, stream)
+                            # the current stream, read per call: a graph capture runs on its own
+                            err = fa.run(library, p, torch.cuda.current_stream().cuda_stream)
                             if err:
                                 raise RuntimeError(err)
                         return f
@@ -92,7 +120,7 @@ def main():
                         else:
                             os.environ.pop("FA_ONNX_HOPPER", None)
                         try:
-                            ms = timed(fn, sets)
+                            ms, row[name + "_timing"] = timed(fn, sets)
                             row[name] = flop / (ms * 1e-3) / 1e12
                             if name in ours_names + ["dispatch"]:  # the timed kernel must compute the right thing
                                 o.fill_(float("nan"))
@@ -114,7 +142,11 @@ def main():
                           flush=True)
                     del sets
     with open(out_path, "w") as fh:
-        json.dump({"device": torch.cuda.get_device_name(), "torch": torch.__version__, "rows": rows}, fh, indent=1)
+        json.dump({"device": torch.cuda.get_device_name(), "torch": torch.__version__, "timing": TIMING,
+                   "inner": INNER, "rows": rows}, fh, indent=1)
+    fallbacks = sorted({k[:-len("_timing")] for r in rows for k, v in r.items() if k.endswith("_timing") and v != TIMING})
+    print(f"\ntiming: {TIMING}, {1 if TIMING == 'launch' else INNER} launches a sample, median of {REPS}"
+          + (f"; timed batched (not capturable in a graph): {', '.join(fallbacks)}" if fallbacks else ""))
     # Short table last: TFLOP/s, ratio to flash and cuDNN.
     # ours: the first build (sm80 kernel); ours2..: the other builds; dispatch: what Run picks here.
     print("\n| dtype | D | causal | S | " + " | ".join(ours_names) + " | dispatch | flash | cuDNN | "

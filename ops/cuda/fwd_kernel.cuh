@@ -25,7 +25,13 @@
 #define FA_ONNX_CUDA_FWD_MT 0  // plain-kernel tile shapes (see plain_shape): 0 the tuned default, others for comparisons
 #endif
 #ifndef FA_ONNX_CUDA_FWD_QK_UNROLL
-#define FA_ONNX_CUDA_FWD_QK_UNROLL 2  // Q·Kᵀ steps unrolled when Q is re-read from shared memory
+#define FA_ONNX_CUDA_FWD_QK_UNROLL 2  // Q·Kᵀ steps unrolled when Q is re-read from shared memory (default shapes, general kernel, fp32/FP8 inputs)
+#endif
+#ifndef FA_ONNX_CUDA_FWD_SHORT_QK_UNROLL
+#define FA_ONNX_CUDA_FWD_SHORT_QK_UNROLL 8  // the same for the short shapes with Q in shared memory (D 256), fp16/bf16 inputs
+#endif
+#ifndef FA_ONNX_CUDA_FWD_LONG_QK_UNROLL
+#define FA_ONNX_CUDA_FWD_LONG_QK_UNROLL 8  // the same for the D 128 long shape, fp16/bf16 inputs (8: all of its steps)
 #endif
 #ifndef FA_ONNX_CUDA_FWD_STAGES
 #define FA_ONNX_CUDA_FWD_STAGES 2  // plain kernel: K/V buffers (2: a tile's loads are issued one tile ahead)
@@ -193,7 +199,20 @@ struct FwdConfig {
   static constexpr bool kHasShort = !kGeneral && FA_ONNX_CUDA_FWD_MT == 0 && FA_ONNX_CUDA_FWD_SHORT != 0 && short_shape(kD).short_keys > 0;
   // The long-sequence shape (D 128; FA_ONNX_CUDA_FWD_LONG=0 turns it off).
   static constexpr bool kHasLong = !kGeneral && FA_ONNX_CUDA_FWD_MT == 0 && FA_ONNX_CUDA_FWD_LONG != 0 && long_shape(kD).long_keys > 0;
-  static constexpr int kQKUnroll = kQInRegs ? kD / 16 : FA_ONNX_CUDA_FWD_QK_UNROLL;  // (macros do not expand in pragmas)
+  // Q·Kᵀ steps unrolled (macros do not expand in pragmas): all of them with Q in registers; with Q in shared
+  // memory FA_ONNX_CUDA_FWD_QK_UNROLL (2), except in the short (D 256) and long (D 128) shapes for native
+  // fp16/bf16 inputs (kQKUnrollNative, chosen in the kernel), which take 8: ptxas then loads each step's
+  // fragments during the step before across the whole loop (with 2, each turn of the rolled loop starts with
+  // loads that its first MMAs wait for), without spilling at D 256 (254 registers) and with 60 / 112 bytes of
+  // spill stores / loads in the long shape (40 / 88 with 2). Measured +0.4 to +3% at D 256 causal 1024-8192
+  // keys and +0.6 to +5.6% at the long shape's points (bench/RESULTS.md, 2026-11-23 about 19:50-20:02). The
+  // fp32/FP8-input long shape would spill (36 / 52 bytes, none with 2; not timed), so converted inputs keep 2,
+  // and so does the long shape below sm_90 (see the kernel).
+  static constexpr int kQKUnroll = kQInRegs ? kD / 16 : FA_ONNX_CUDA_FWD_QK_UNROLL;
+  static constexpr int kQKUnrollNative = kQInRegs ? kD / 16
+                                         : !kGeneral && kVar == kLongShape  ? FA_ONNX_CUDA_FWD_LONG_QK_UNROLL
+                                         : !kGeneral && kVar == kShortShape ? FA_ONNX_CUDA_FWD_SHORT_QK_UNROLL
+                                                                            : FA_ONNX_CUDA_FWD_QK_UNROLL;
   // Lean loop state and fragment addressing (FA_ONNX_CUDA_FWD_LEAN), and the K/V copy with alternating
   // row swizzles (4 warps at D 256). The general kernel takes them below D 256 (measured +1 to +8% at D
   // 64, 96, 128, bench/RESULTS.md 2026-11-23 about 16:05); at D 256 they made it spill more (ptxas,
@@ -682,8 +701,16 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
 #pragma unroll
       for (int nt = 0; nt < kNT; ++nt) s[mt][nt][0] = s[mt][nt][1] = s[mt][nt][2] = s[mt][nt][3] = 0.f;
     // With Q in shared memory nothing is indexed by ks, so the loop need not be unrolled: fully
-    // unrolled, the compiler hoists every step's fragment loads and the big shapes spill.
-#pragma unroll(C::kQKUnroll)
+    // unrolled, the compiler hoists every step's fragment loads and the big shapes spill (how far each
+    // shape unrolls: FwdConfig::kQKUnroll).
+    // Converted inputs keep FA_ONNX_CUDA_FWD_QK_UNROLL; so does the long shape below sm_90 (ptxas, sm_80: 8
+    // steps would spill 76 / 168 bytes against 8 / 40 with 2; no sm80 GPU here to time it).
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+    constexpr int kQKUnroll = kConvert || kVar == kLongShape ? C::kQKUnroll : C::kQKUnrollNative;
+#else
+    constexpr int kQKUnroll = kConvert ? C::kQKUnroll : C::kQKUnrollNative;
+#endif
+#pragma unroll(kQKUnroll)
     for (int ks = 0; ks < kKS; ++ks) {
       uint32_t a[kMT][4];
 #pragma unroll

@@ -17,6 +17,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cstdint>
+#include <type_traits>
 
 #include "primitives.cuh"
 
@@ -153,6 +154,12 @@ static_assert(sizeof(Tile) <= 64, "a Tile must fit its shared-memory slot (FwdSh
 // split writes its fp32 partials from registers.
 #ifndef FA_HOPPER_TMA_STORE
 #define FA_HOPPER_TMA_STORE 1
+#endif
+
+// 1: a masked key block's upper half is skipped by the warps whose rows admit none of its keys (softmax,
+// below); 0: every element goes through the mask and the exponentials.
+#ifndef FA_HOPPER_HALF_SKIP
+#define FA_HOPPER_HALF_SKIP 1
 #endif
 
 #ifdef FA_HOPPER_TRACE
@@ -628,11 +635,14 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       // Softcap and masking of S for key block n, then the online-softmax update (S becomes P in
       // fp32). Returns, per row, the factor the output accumulator must be multiplied by (1 when the
       // running max did not move by more than the threshold, which skips most rescaling).
-      auto softmax = [&](int n, float (&scale_o)[2]) {
+      // may_skip (a std::bool_constant): the upper-half skip below, only where no wgmma is in flight (the
+      // first block, whose Q·Kᵀ was waited for): in the steady loop the extra branches left ptxas short of
+      // registers for the wgmma pipeline (C7511, spills at D 256 and on three warpgroups).
+      auto softmax = [&](int n, float (&scale_o)[2], auto may_skip) {
         // Mask bits first: a block the mask admits whole, or excludes whole, for all of this warp's
         // rows (key padding) needs no per-element test. (Returning early for an excluded block
         // would also skip its exponentials, but makes ptxas spill: 160 bytes at D 128.)
-        bool mask_partial = false, mask_all_out = false;
+        [[maybe_unused]] bool mask_partial = false, mask_all_out = false;
         if constexpr (kExtra != kExtraNone) {
           if (has_mask) {
             if constexpr (kExtra == kExtraPerKey) xmask[0] = mask_bits();
@@ -728,6 +738,12 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
             col0 + kBlockN > tile.seqlen_k ||
             (args.window_right >= 0 && col0 + kBlockN - 1 > row0 + FA_DIAG + args.window_right) ||
             (args.window_left >= 0 && col0 < row0 + 63 + FA_DIAG - args.window_left);
+        // Whether any row of this warp admits a key in the upper half of the block (elements kHalf..): when
+        // none does (the causal diagonal block for the warp's rows, the last block past Sk), that half's
+        // masking, row max and exponentials are skipped and its P is zero. The warp issuing the most work
+        // on each SM sub-partition (FA_HOPPER_HALF_SKIP).
+        constexpr int kHalf = kSRegs / 2;  // elements of chunks 0 .. kBlockN / 16 - 1
+        bool upper = true;
         if (need_mask) {
           // Per row, the admitted columns as a range [lo, hi] relative to this thread's first column,
           // worked out once: each element is then two compares with a constant (per-element position
@@ -741,10 +757,19 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
             if (args.window_right >= 0) hi[rr] = min(hi[rr], pos + args.window_right - first_col);
             lo[rr] = args.window_left >= 0 ? pos - args.window_left - first_col : 0;
           }
+          if constexpr (FA_HOPPER_HALF_SKIP && decltype(may_skip)::value && Shape::kOverlap && kBlockN % 32 == 0)
+            upper = __any_sync(0xffffffff, max(hi[0], hi[1]) >= (kBlockN / 16) * 8);
 #pragma unroll
-          for (int i = 0; i < kSRegs; ++i) {
+          for (int i = 0; i < kHalf; ++i) {
             const int c = (i / 4) * 8 + (i % 2), rr = (i % 4) / 2;
             if (c < lo[rr] || c > hi[rr]) s[i] = -INFINITY;
+          }
+          if (upper) {
+#pragma unroll
+            for (int i = kHalf; i < kSRegs; ++i) {
+              const int c = (i / 4) * 8 + (i % 2), rr = (i % 4) / 2;
+              if (c < lo[rr] || c > hi[rr]) s[i] = -INFINITY;
+            }
           }
         }
         // Row max and row sum over 8 partials each (index i % 8 holds one row: (i % 4) / 2), so the
@@ -753,7 +778,11 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 #pragma unroll
         for (int i = 0; i < 8; ++i) part[i] = -INFINITY;
 #pragma unroll
-        for (int i = 0; i < kSRegs; ++i) part[i % 8] = fmaxf(part[i % 8], s[i]);
+        for (int i = 0; i < kHalf; ++i) part[i % 8] = fmaxf(part[i % 8], s[i]);
+        if (upper) {
+#pragma unroll
+          for (int i = kHalf; i < kSRegs; ++i) part[i % 8] = fmaxf(part[i % 8], s[i]);
+        }
         float mx[2] = {fmaxf(fmaxf(part[0], part[1]), fmaxf(part[4], part[5])),
                        fmaxf(fmaxf(part[2], part[3]), fmaxf(part[6], part[7]))};
 #pragma unroll
@@ -772,23 +801,32 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 #pragma unroll
         for (int i = 0; i < 8; ++i) part[i] = 0.f;
 #pragma unroll
-        for (int i = 0; i < kSRegs; ++i) {
+        for (int i = 0; i < kHalf; ++i) {
           s[i] = tile::exp2_approx(fmaf(s[i], mult, -base[(i % 4) / 2]));
           part[i % 8] += s[i];
         }
+        if (upper) {
+#pragma unroll
+          for (int i = kHalf; i < kSRegs; ++i) {
+            s[i] = tile::exp2_approx(fmaf(s[i], mult, -base[(i % 4) / 2]));
+            part[i % 8] += s[i];
+          }
+        }
         l_run[0] += (part[0] + part[1]) + (part[4] + part[5]);
         l_run[1] += (part[2] + part[3]) + (part[6] + part[7]);
+        return upper;  // false: S's upper half holds no probabilities (pack_p writes zeros for it)
       };
       // P = S as 16-bit A fragments: the accumulator layout of m64nN equals the register-A layout of
       // m64k16, two 8-column chunks per 16-key step, so no shuffles are needed.
-      auto pack_p = [&]() {
+      auto pack_p = [&](bool upper = true) {
 #pragma unroll
         for (int kk = 0; kk < kBlockN / 16; ++kk) {
           const int c0 = 2 * kk * 4, c1 = (2 * kk + 1) * 4;
-          p[kk][0] = tile::pack2<T>(s[c0 + 0], s[c0 + 1]);
-          p[kk][1] = tile::pack2<T>(s[c0 + 2], s[c0 + 3]);
-          p[kk][2] = tile::pack2<T>(s[c1 + 0], s[c1 + 1]);
-          p[kk][3] = tile::pack2<T>(s[c1 + 2], s[c1 + 3]);
+          const bool live = upper || kk < kBlockN / 32;
+          p[kk][0] = live ? tile::pack2<T>(s[c0 + 0], s[c0 + 1]) : 0u;
+          p[kk][1] = live ? tile::pack2<T>(s[c0 + 2], s[c0 + 3]) : 0u;
+          p[kk][2] = live ? tile::pack2<T>(s[c1 + 0], s[c1 + 1]) : 0u;
+          p[kk][3] = live ? tile::pack2<T>(s[c1 + 2], s[c1 + 3]) : 0u;
         }
       };
       // Without the intra-warpgroup overlap P is packed into S's own registers (S is dead once packed, and
@@ -833,8 +871,9 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       if (n == tile.n_begin) release(&q_empty[qb]);
       {
         float scale_o[2];
-        softmax(n, scale_o);  // scale_o is 0 or 1 here and O is still zero: nothing to rescale
-        if constexpr (Shape::kOverlap) pack_p();
+        // scale_o is 0 or 1 here and O is still zero: nothing to rescale
+        const bool upper = softmax(n, scale_o, std::true_type{});
+        if constexpr (Shape::kOverlap) pack_p(upper);
         else pack_p_in_s();
       }
       FA_TRACE(warpgroup, q_iter, 2, clock64());  // 2: first block's softmax done
@@ -862,7 +901,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
           release(&k_empty[stage]);
           if (n - 1 == tile.n_begin) release(&q_empty[qb]);
           float scale_o[2];
-          softmax(n - 1, scale_o);
+          softmax(n - 1, scale_o, std::false_type{});
           rescale_o(scale_o);
           pack_p_in_s();
         }
@@ -885,7 +924,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         release(&k_empty[next_stage]);
         if (n - 1 == tile.n_begin) release(&q_empty[qb]);
         float scale_o[2];
-        softmax(n - 1, scale_o);
+        softmax(n - 1, scale_o, std::false_type{});
         WgmmaWait<0>();  // P·V done: O may be rescaled and P overwritten
         FenceRegisters(o);
         FenceRegisters(p);

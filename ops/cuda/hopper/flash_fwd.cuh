@@ -156,6 +156,12 @@ static_assert(sizeof(Tile) <= 64, "a Tile must fit its shared-memory slot (FwdSh
 #define FA_HOPPER_TMA_STORE 1
 #endif
 
+// 1: the overlapped kernels reduce the row sums and wait for the staging tile while the last P·V runs
+// (begin_epilogue below); 0: after it, in the epilogue.
+#ifndef FA_HOPPER_EARLY_EPILOGUE
+#define FA_HOPPER_EARLY_EPILOGUE 1
+#endif
+
 // 1: a masked key block's upper half is skipped by the warps whose rows admit none of its keys (softmax,
 // below); 0: every element goes through the mask and the exponentials.
 #ifndef FA_HOPPER_HALF_SKIP
@@ -515,6 +521,24 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     const float alibi_log2 =
         has_alibi ? -args.alibi_slopes[tile.b * args.alibi_batch_stride + tile.h] * kLog2e : 0.f;
     float l_run[2] = {0.f, 0.f};
+    // The epilogue's first steps, which need neither O nor the last P·V: each row's sum over the quad, its
+    // inverse, and (TMA store) the wait until the previous tile's store has read the staging tile. The
+    // overlapped kernels take them while the last P·V runs (FA_HOPPER_EARLY_EPILOGUE); else the epilogue.
+    float inv[2];
+    bool epilogue_begun = false;
+    auto begin_epilogue = [&]() {
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        l_run[r] += __shfl_xor_sync(0xffffffff, l_run[r], 1);
+        l_run[r] += __shfl_xor_sync(0xffffffff, l_run[r], 2);
+        inv[r] = l_run[r] > 0.f ? 1.f / l_run[r] : 0.f;
+      }
+      if constexpr (kTmaStore) {
+        if (o_store_thread) TmaStoreWaitRead();  // the previous tile's store has read s_o
+        NamedBarrierSync(4 + wg, 128);
+      }
+      epilogue_begun = true;
+    };
 
     auto release = [&](uint64_t* bar) {
       __syncwarp();
@@ -934,11 +958,12 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         kv_iter = next_iter;
         stage = next_stage;
       }
-      // Last block's P·V.
+      // Last block's P·V (and the epilogue's first steps while it runs).
       BarrierWait(&v_full[stage], (kv_iter / kStages) & 1);
       wait_turn();
       issue_pv(stage);
       pass_turn();
+      if (FA_HOPPER_EARLY_EPILOGUE) begin_epilogue();
       WgmmaWait<0>();
       FenceRegisters(o);
       FenceRegisters(p);
@@ -949,12 +974,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     }
 
     // ---------------- epilogue: normalise, write O and the log-sum-exp ----------------
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      l_run[r] += __shfl_xor_sync(0xffffffff, l_run[r], 1);
-      l_run[r] += __shfl_xor_sync(0xffffffff, l_run[r], 2);
-    }
-    const float inv[2] = {l_run[0] > 0.f ? 1.f / l_run[0] : 0.f, l_run[1] > 0.f ? 1.f / l_run[1] : 0.f};
+    if (!epilogue_begun) begin_epilogue();
     if constexpr (kSplit) {
       // Partial result of this key range, in fp32, for CombineSplits (a separate instantiation, so
       // the usual kernel carries none of its registers).
@@ -996,8 +1016,6 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     if constexpr (kTmaStore) {
       // Registers -> staging tile -> TMA; the threads go on while the copy engine stores.
       uint8_t* s_o = shared_at(Shape::kOOffset + wg * Shape::kOStageBytes);
-      if (o_store_thread) TmaStoreWaitRead();  // the previous tile's store has read s_o
-      NamedBarrierSync(4 + wg, 128);
       stage_o(s_o, inv);
       FenceProxyAsync();
       NamedBarrierSync(4 + wg, 128);

@@ -21,21 +21,32 @@ REPS, WARM, SETS = 25, 5, 3
 # How a sample is timed (BENCH_TIMING). torch's SDPA takes 100-125 us of host time per call on the GPU
 # machine, as long as a whole S 512 kernel, so timing single launches let host stalls into the samples
 # (cuDNN D 128 causal S 512 read 243-289 TFLOP/s that way, 343 batched; bench/RESULTS.md, 20:20 entry):
-#   graph   INNER launches (rotating the input sets) captured once in a CUDA graph and replayed between two
+#   graph   a few launches (rotating the input sets) captured once in a CUDA graph and replayed between two
 #           events: device time only, for every implementation alike (the default)
-#   batch   INNER launches enqueued back to back between two events
+#   batch   the same launches enqueued back to back between two events
 #   launch  one launch between its own two events
+# The launches per sample: as many as make about SAMPLE_MS of work, at most INNER, at least one. Ten 3-ms
+# launches a sample at S 16384 kept the GPU busy ten times as long as single launches did, and every
+# implementation read about 10% lower for it (clocks under sustained load; RESULTS.md, 20:45 entry).
 TIMING = os.environ.get("BENCH_TIMING", "graph")
 INNER = int(os.environ.get("BENCH_INNER", "10"))
+SAMPLE_MS = float(os.environ.get("BENCH_SAMPLE_MS", "1.0"))
 
 
 def timed(fn, sets):
     """Median per-launch time in ms, and the method it was taken with (graph falls back to batch
     where an implementation cannot be captured)."""
-    inner = 1 if TIMING == "launch" else INNER
     for i in range(WARM):
         fn(*sets[i % len(sets)])
     torch.cuda.synchronize()
+    a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    a.record()
+    for i in range(len(sets)):
+        fn(*sets[i])
+    b.record()
+    b.synchronize()
+    rough = a.elapsed_time(b) / len(sets)
+    inner = 1 if TIMING == "launch" else max(1, min(INNER, round(SAMPLE_MS / max(rough, 1e-3))))
     method = TIMING
 
     def sample(i):
@@ -145,7 +156,7 @@ def main():
         json.dump({"device": torch.cuda.get_device_name(), "torch": torch.__version__, "timing": TIMING,
                    "inner": INNER, "rows": rows}, fh, indent=1)
     fallbacks = sorted({k[:-len("_timing")] for r in rows for k, v in r.items() if k.endswith("_timing") and v != TIMING})
-    print(f"\ntiming: {TIMING}, {1 if TIMING == 'launch' else INNER} launches a sample, median of {REPS}"
+    print(f"\ntiming: {TIMING}, {1 if TIMING == 'launch' else f'up to {INNER}'} launches a sample (about {SAMPLE_MS} ms), median of {REPS}"
           + (f"; timed batched (not capturable in a graph): {', '.join(fallbacks)}" if fallbacks else ""))
     # Short table last: TFLOP/s, ratio to flash and cuDNN.
     # ours: the first build (sm80 kernel); ours2..: the other builds; dispatch: what Run picks here.

@@ -763,9 +763,9 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
             (args.window_right >= 0 && col0 + kBlockN - 1 > row0 + FA_DIAG + args.window_right) ||
             (args.window_left >= 0 && col0 < row0 + 63 + FA_DIAG - args.window_left);
         // Whether any row of this warp admits a key in the upper half of the block (elements kHalf..): when
-        // none does (the causal diagonal block for the warp's rows, the last block past Sk), that half's
-        // masking, row max and exponentials are skipped and its P is zero. The warp issuing the most work
-        // on each SM sub-partition (FA_HOPPER_HALF_SKIP).
+        // none does (on the causal diagonal, the tile's first warps; a last block of fewer than half a
+        // block of keys), that half's masking, row max and exponentials are skipped and its P is zero, which
+        // frees issue slots for the other warpgroup's warp on the same SM sub-partition (FA_HOPPER_HALF_SKIP).
         constexpr int kHalf = kSRegs / 2;  // elements of chunks 0 .. kBlockN / 16 - 1
         bool upper = true;
         if (need_mask) {

@@ -20,7 +20,7 @@ import fa
 REPS, WARM, SETS = 25, 5, 3
 # How a sample is timed (BENCH_TIMING). torch's SDPA takes 100-125 us of host time per call on the GPU
 # machine, as long as a whole S 512 kernel, so timing single launches let host stalls into the samples
-# (cuDNN D 128 causal S 512 read 243-289 TFLOP/s that way, 343 batched; bench/RESULTS.md, 20:20 entry):
+# (cuDNN D 128 causal S 512 read 102-339 TFLOP/s that way in four runs, 343 in graphs; RESULTS.md, 20:12 entry):
 #   graph   a few launches (rotating the input sets) captured once in a CUDA graph and replayed between two
 #           events: device time only, for every implementation alike (the default)
 #   batch   the same launches enqueued back to back between two events

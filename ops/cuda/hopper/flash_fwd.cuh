@@ -561,13 +561,21 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         }
         WgmmaCommit();
       };
-      // O += P·V for the block in `stage` (P from registers, V rows are the reduction axis).
+      // O += P·V for the block in `stage` (V rows are the reduction axis), P from registers: its own array
+      // (pack_p), or without the intra-warpgroup overlap S's registers it was packed into (pack_p_in_s).
       auto issue_pv = [&](int stage) {
         const uint32_t v_offset = Shape::kVOffset + stage * Shape::kKVBytes;
         WgmmaFence();
 #pragma unroll
-        for (int kk = 0; kk < kBlockN / 16; ++kk)
-          Wgmma<kD, T>::rs(o, p[kk], operand(v_offset + kk * 16 * 128, kBlockN * 128), 1);
+        for (int kk = 0; kk < kBlockN / 16; ++kk) {
+          if constexpr (Shape::kOverlap) {
+            Wgmma<kD, T>::rs(o, p[kk], operand(v_offset + kk * 16 * 128, kBlockN * 128), 1);
+          } else {
+            const uint32_t a[4] = {__float_as_uint(s[4 * kk]), __float_as_uint(s[4 * kk + 1]),
+                                   __float_as_uint(s[4 * kk + 2]), __float_as_uint(s[4 * kk + 3])};
+            Wgmma<kD, T>::rs(o, a, operand(v_offset + kk * 16 * 128, kBlockN * 128), 1);
+          }
+        }
         WgmmaCommit();
       };
       // Bias and mask of key block n: loads issued right after the GEMMs (load_extra), so that their
@@ -860,17 +868,6 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 #pragma unroll
         for (int i = 0; i < kSRegs / 2; ++i) s[i] = __uint_as_float(tile::pack2<T>(s[2 * i], s[2 * i + 1]));
       };
-      auto issue_pv_from_s = [&](int stage) {
-        const uint32_t v_offset = Shape::kVOffset + stage * Shape::kKVBytes;
-        WgmmaFence();
-#pragma unroll
-        for (int kk = 0; kk < kBlockN / 16; ++kk) {
-          const uint32_t a[4] = {__float_as_uint(s[4 * kk]), __float_as_uint(s[4 * kk + 1]),
-                                 __float_as_uint(s[4 * kk + 2]), __float_as_uint(s[4 * kk + 3])};
-          Wgmma<kD, T>::rs(o, a, operand(v_offset + kk * 16 * 128, kBlockN * 128), 1);
-        }
-        WgmmaCommit();
-      };
       auto rescale_o = [&](const float (&scale_o)[2]) {
         const bool any = __any_sync(0xffffffff, scale_o[0] != 1.f || scale_o[1] != 1.f);
         if (any) {
@@ -906,7 +903,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         for (;; --n) {
           BarrierWait(&v_full[stage], (kv_iter / kStages) & 1);
           wait_turn();
-          issue_pv_from_s(stage);
+          issue_pv(stage);
           pass_turn();
           WgmmaWait<0>();
           FenceRegisters(o);

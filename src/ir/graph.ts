@@ -1,12 +1,14 @@
 // A mutable view of an ONNX graph: nodes in order, each value's producer and consumers, constants.
 // It edits the GraphProto's node list in place when committed, so everything it does not touch
-// (metadata, value_info, doc strings, unknown fields) stays as it was.
+// (metadata, value_info, doc strings, unknown fields) stays as it was; value_info only gains the
+// entries declareValueInfo adds.
 import { create } from '@bufbuild/protobuf';
 import {
   AttributeProto_AttributeType as AT, AttributeProtoSchema, NodeProtoSchema, TensorProtoSchema,
-  type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TensorProto,
+  TensorShapeProto_DimensionSchema, ValueInfoProtoSchema, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TensorProto,
 } from 'onnx-buf';
 import { readConstantAttribute, readTensor, type ConstValue } from './constants.js';
+import type { Dim } from './dims.js';
 
 export class Node {
   removed = false;
@@ -186,6 +188,24 @@ export class Graph {
 
   /** Sets the producer of `value` after `detachOutput` gave it up. */
   claimOutput(node: Node, value: string): void { this.producer.set(value, node); }
+
+  /**
+   * Records `value`'s element type and shape in the graph's value_info (unless an entry exists), for
+   * runtimes that cannot infer the outputs of the node producing it (ONNX Runtime's custom ops):
+   * without it, shape-dependent fusions after that node do not fire. Known dims are written as
+   * values, symbols only when they are a graph input's dim_param, other dims left unknown.
+   */
+  declareValueInfo(value: string, elemType: number, shape: readonly Dim[]): void {
+    if (this.graphOutputs.has(value) || this.proto.valueInfo.some((v) => v.name === value)) return;  // typed already
+    const inputParams = new Set(this.proto.input.flatMap((i) =>
+      i.type?.value.case === 'tensorType' ? (i.type.value.value.shape?.dim ?? []).flatMap((d) => (d.value.case === 'dimParam' ? [d.value.value] : [])) : []));
+    const dim = shape.map((d) => create(TensorShapeProto_DimensionSchema, {
+      value: typeof d === 'number' ? { case: 'dimValue', value: BigInt(d) } : inputParams.has(d) ? { case: 'dimParam', value: d } : { case: undefined },
+    }));
+    this.proto.valueInfo.push(create(ValueInfoProtoSchema, {
+      name: value, type: { value: { case: 'tensorType', value: { elemType, shape: { dim } } } },
+    }));
+  }
 
   /**
    * Writes the node list back: insertions in place, then dead nodes (no live use of any output,

@@ -196,6 +196,8 @@ export function emitAttention(g: Graph, facts: Facts, plan: AttentionPlan, optio
   }
   g.claimOutput(node, target);
   facts.set(out, { dtype: lower ? castTo : T, shape: facts.shape(target) });
+  const outShape = facts.shape(target);
+  if (outShape) g.declareValueInfo(out, lower ? castTo! : T, outShape);
 
   const covered = [...plan.matched, ...c.q.through, ...c.k.through, ...c.v.through, ...c.out.through, owner];
   return {

@@ -57,3 +57,37 @@ describe('Graph', () => {
     expect(g.constant('i')).toEqual({ dtype: DT.INT64, dims: [2], data: [3, -1] });
   });
 });
+
+describe('declareValueInfo', () => {
+  const symbolic = () => create(ModelProtoSchema, {
+    irVersion: 8n,
+    opsetImport: [{ domain: '', version: 17n }],
+    graph: {
+      name: 'g',
+      input: [{ name: 'x', type: { value: { case: 'tensorType', value: { elemType: DT.FLOAT, shape: { dim: [{ value: { case: 'dimParam', value: 'batch' } }, { value: { case: 'dimValue', value: 8n } }] } } } } }],
+      output: [vi('y')],
+      node: [{ opType: 'Relu', name: 'r', input: ['x'], output: ['h'] }, { opType: 'Relu', name: 'r2', input: ['h'], output: ['y'] }],
+    },
+  });
+  const dims = (m: ReturnType<typeof symbolic>, name: string) => {
+    const v = m.graph!.valueInfo.find((x) => x.name === name);
+    const tt = v?.type?.value.value as { elemType: number; shape: { dim: { value: { case?: string; value?: unknown } }[] } } | undefined;
+    return tt && { elemType: tt.elemType, dims: tt.shape.dim.map((d) => (d.value.case === undefined ? '?' : d.value.value)) };
+  };
+
+  it('writes known dims as values, graph-input symbols as params, anything else as unknown', () => {
+    const m = symbolic();
+    new Graph(m).declareValueInfo('h', DT.FLOAT16, ['batch', 8, '4*batch', '?vi3', 'seq']);
+    expect(dims(m, 'h')).toEqual({ elemType: DT.FLOAT16, dims: ['batch', 8n, '?', '?', '?'] });
+  });
+
+  it('leaves graph outputs and values already declared alone', () => {
+    const m = symbolic();
+    const g = new Graph(m);
+    g.declareValueInfo('y', DT.FLOAT, [2]);
+    g.declareValueInfo('h', DT.FLOAT, [1, 8]);
+    g.declareValueInfo('h', DT.FLOAT, [2, 8]);
+    expect(m.graph!.valueInfo.map((v) => v.name)).toEqual(['h']);
+    expect(dims(m, 'h')?.dims).toEqual([1n, 8n]);
+  });
+});

@@ -1,8 +1,11 @@
 // Running a corpus model before and after the rewrite on the same realistic inputs: token ids in
 // range, attention masks with padding, features in a plausible range.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-common';
-import { toBinary } from '@bufbuild/protobuf';
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, TensorProto_DataType as DT, type ModelProto } from 'onnx-buf';
 import { createSession } from '../../src/loader/index.js';
 
@@ -71,6 +74,26 @@ export async function runRewritten(model: ModelProto, feed: Feed): Promise<Recor
   const out = await s.run(feeds);
   await s.release();
   return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, toFloats(t as { type: string; data: unknown })]));
+}
+
+/**
+ * A model through ONNX Runtime's full CPU optimization (level "all"): the op types of the graph it
+ * runs (counted, by domain:op) and its outputs on `feed`.
+ */
+export async function runOptimized(model: ModelProto, feed: Feed): Promise<{ ops: Map<string, number>; out: Record<string, Float64Array> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'fa-onnx-opt-'));
+  try {
+    const path = join(dir, 'optimized.onnx');
+    const s = await createSession(toBinary(ModelProtoSchema, model), { graphOptimizationLevel: 'all', optimizedModelFilePath: path });
+    const feeds = Object.fromEntries(Object.entries(feed).map(([k, t]) => [k, new Tensor(t.type as 'int64', t.data as BigInt64Array, t.dims)]));
+    const result = await s.run(feeds);
+    await s.release();
+    const ops = new Map<string, number>();
+    for (const n of fromBinary(ModelProtoSchema, readFileSync(path)).graph!.node) ops.set(`${n.domain}:${n.opType}`, (ops.get(`${n.domain}:${n.opType}`) ?? 0) + 1);
+    return { ops, out: Object.fromEntries(Object.entries(result).map(([k, t]) => [k, toFloats(t as { type: string; data: unknown })])) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Largest |a - b| over the largest |a| (NaN where exactly one side is NaN counts as infinite). */

@@ -14,23 +14,33 @@ namespace fa_onnx::reg {
 namespace {
 
 // Scratch from ONNX Runtime's allocator for the inputs' device; released when the call returns
-// (stream-ordered reuse by later kernels is safe: everything runs on the same stream).
+// (stream-ordered reuse by later kernels is safe: everything runs on the same stream). The allocator
+// is fetched on the first request, since most calls need no scratch.
 class OrtScratch final : public Scratch {
  public:
-  OrtScratch(OrtKernelContext* context, const OrtMemoryInfo* memory_info) {
-    Ort::ThrowOnError(Api().KernelContext_GetAllocator(context, memory_info, &allocator_));
-  }
+  OrtScratch(OrtKernelContext* context, const OrtMemoryInfo* memory_info)
+      : context_(context), memory_info_(memory_info) {}
   ~OrtScratch() override {
+    if (allocator_ == nullptr) return;
     for (void* p : blocks_) allocator_->Free(allocator_, p);
     Api().ReleaseAllocator(allocator_);
   }
   void* Allocate(size_t bytes) override {
+    if (allocator_ == nullptr) {
+      if (OrtStatus* status = Api().KernelContext_GetAllocator(context_, memory_info_, &allocator_)) {
+        Api().ReleaseStatus(status);
+        allocator_ = nullptr;
+        return nullptr;  // callers report a failed allocation
+      }
+    }
     void* p = allocator_->Alloc(allocator_, bytes);
     if (p) blocks_.push_back(p);
     return p;
   }
 
  private:
+  OrtKernelContext* context_;
+  const OrtMemoryInfo* memory_info_;
   OrtAllocator* allocator_ = nullptr;
   std::vector<void*> blocks_;
 };

@@ -296,7 +296,10 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
       a.key_range_by_batch = rows_b > 1;
     }
   }
-  a.tile_counter = static_cast<int*>(scratch.Allocate(sizeof(int)));
+  // The dynamic scheduler's counter, zeroed on the stream, only where some CTA takes a second tile:
+  // with a tile per CTA the static order is the same and the allocation and memset are saved.
+  const int grid = std::min(a.num_tiles, sms);
+  a.tile_counter = a.num_tiles > grid ? static_cast<int*>(scratch.Allocate(sizeof(int))) : nullptr;
   if (a.tile_counter != nullptr) {
     const cudaError_t e = cudaMemsetAsync(a.tile_counter, 0, sizeof(int), stream);
     if (e != cudaSuccess) return std::string("Hopper kernel: ") + cudaGetErrorString(e);
@@ -379,7 +382,6 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
                                         cudaFuncAttributeMaxDynamicSharedMemorySize, Shape::kSmemBytes);
   });
   if (attr_err != cudaSuccess) return std::string("Hopper kernel: ") + cudaGetErrorString(attr_err);
-  const int grid = std::min(a.num_tiles, sms);
   kernel<<<grid, Shape::kThreads, Shape::kSmemBytes, stream>>>(tq, tk, tv, to, a);
   cudaError_t launch = cudaGetLastError();
   if (launch != cudaSuccess) return std::string("Hopper kernel launch: ") + cudaGetErrorString(launch);

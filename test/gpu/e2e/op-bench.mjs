@@ -1,8 +1,11 @@
 // Times fa_onnx.FlashAttention inside ONNX Runtime's CUDA provider, isolated from host transfers:
 // query/key/value are generated on the device (RandomNormal), 12 attention nodes are chained
 // (each output is the next query) and only a scalar comes back. Variants: no mask, causal, a
-// [1, 1, 1, S] key-padding bool mask, a [1, 1, S, S] bool mask, a [1, 1, S, S] float16 bias, and the plain MatMul/Softmax/MatMul graph.
+// [1, 1, 1, S] key-padding bool mask, a [1, 1, S, S] bool mask, a [1, 1, S, S] float16 bias, the plain
+// MatMul/Softmax/MatMul graph, ONNX Runtime's com.microsoft.MultiHeadAttention, and a chain of Add nodes
+// (the cost of a trivial node; at a short seq every variant's figure is mostly host and launch cost).
 // Prints ms per attention node and TFLOP/s. usage: node op-bench.mjs [seq] [heads] [headDim]
+// (OP_BENCH_VARIANTS: a comma-separated subset of the variants)
 import { create, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
 import { createSession } from './dist/esm/index.js';
@@ -51,6 +54,10 @@ function model(variant) {
         { opType: 'MatMul', input: [`qt${l}`, `kt${l}`], output: [`s${l}`] }, { opType: 'Mul', input: [`s${l}`, `sc${l}`], output: [`ss${l}`] },
         { opType: 'Softmax', input: [`ss${l}`], output: [`p${l}`], attribute: [int('axis', -1)] }, { opType: 'MatMul', input: [`p${l}`, `vt${l}`], output: [`ov${l}`] },
         { opType: 'Transpose', input: [`ov${l}`], output: [`ot${l}`], attribute: [ints('perm', [0, 2, 1, 3])] }, { opType: 'Reshape', input: [`ot${l}`, `back${l}`], output: [o] });
+    } else if (variant === 'ORT MHA') {  // ONNX Runtime's own fused attention on the same chain
+      nodes.push({ opType: 'MultiHeadAttention', domain: 'com.microsoft', input: [q, 'k', 'v'], output: [o], attribute: [int('num_heads', H)] });
+    } else if (variant === 'Add') {  // a trivial CUDA node: the host cost of any node in the chain
+      nodes.push({ opType: 'Add', input: [q, 'k'], output: [o] });
     } else {
       const inputs = [q, 'k', 'v', variant === 'bias' ? 'b' : '', variant === 'mask' || variant === 'key padding' ? 'm' : ''];
       const attrs = [int('num_heads', H), int('kv_num_heads', H)];
@@ -63,14 +70,14 @@ function model(variant) {
   nodes.push({ opType: 'ReduceSum', input: [q], output: ['sum'], attribute: [int('keepdims', 0)] });
   return toBinary(ModelProtoSchema, create(ModelProtoSchema, {
     irVersion: 10n,
-    opsetImport: [{ domain: '', version: 17n }, { domain: 'fa_onnx', version: 1n }],
+    opsetImport: [{ domain: '', version: 17n }, { domain: 'fa_onnx', version: 1n }, { domain: 'com.microsoft', version: 1n }],
     graph: { name: variant, node: nodes, input: [], output: [info('sum', F16, [])], ...extra },
   }));
 }
 
 const flops = 4 * H * S * S * D;
 console.log(`B 1, S ${S}, H ${H}, D ${D}, fp16, ${LAYERS} chained nodes; ms per node (median of 20 runs)`);
-for (const variant of ['plain', 'causal', 'key padding', 'mask', 'bias', 'unfused']) {
+for (const variant of (process.env.OP_BENCH_VARIANTS ?? 'plain,causal,key padding,mask,bias,unfused,ORT MHA,Add').split(',')) {
   try {
     const session = await createSession(model(variant), { executionProviders: [process.env.OP_BENCH_EP ?? 'cuda'] });
     const feeds = {};

@@ -6,6 +6,7 @@
 # Run from the repo root after stage.sh's calls (see there). Logs and tables go to $OUT.
 set -u
 root=$(pwd)
+lib_b= lib_b_name=
 stage=$root/.device-stage/e2e
 out=${OUT:-/tmp/e2e-out}
 mkdir -p "$out" /tmp/e2e /tmp/corpus
@@ -16,6 +17,10 @@ if [ -f "$stage/prebuilt/libfa_onnx_ops.so.xz" ]; then
   echo "== ops library prebuilt on the CPU machine ($(cat "$stage/prebuilt/built-from.txt" 2>/dev/null))"
   mkdir -p /tmp/e2e-ops/out && xz -dc "$stage/prebuilt/libfa_onnx_ops.so.xz" > /tmp/e2e-ops/out/libfa_onnx_ops.so
   build_pid=
+  if [ -f /tmp/ort-cuda-parts/libfa_onnx_ops_b.so.xz ]; then  # stage.sh's E2E_OPS_LIB_B, copied by its own call
+    xz -dc /tmp/ort-cuda-parts/libfa_onnx_ops_b.so.xz > /tmp/e2e-ops/out/libfa_onnx_ops_b.so
+    lib_b=/tmp/e2e-ops/out/libfa_onnx_ops_b.so lib_b_name=$(cat /tmp/ort-cuda-parts/b-name.txt)
+  fi
 else
 echo "== build the ops library with CUDA (sm_90a Hopper kernel + portable kernel for sm_90), from the staged commit"
 ( cmake -S "$stage/src" -B /tmp/e2e-ops -DCMAKE_BUILD_TYPE=Release -DONNXRUNTIME_INCLUDE_DIR="$stage/ort-include" \
@@ -52,7 +57,11 @@ grep -h -A30 'max' /tmp/corpus/*.log > "$out/corpus-verify.txt" 2>/dev/null
 # E2E_SKIP_MODELS=1: stop after the corpus (no op benchmark, no real-size models).
 [ "${E2E_SKIP_MODELS:-0}" = 1 ] && exit 0
 echo "== one op, chained: where the time of fa_onnx.FlashAttention goes" | tee "$out/op-bench.txt"
-(cd "$stage" && node op-bench.mjs) 2>&1 | grep -v "^\s*$" | tee -a "$out/op-bench.txt"
+# At 128 tokens every node's figure is mostly host and launch cost (ours against MultiHeadAttention and Add).
+for seq in 2048 128; do
+  (cd "$stage" && node op-bench.mjs $seq) 2>&1 | grep -v "^\s*$" | tee -a "$out/op-bench.txt"
+  [ -z "$lib_b" ] || (cd "$stage" && echo "library $lib_b_name:" && FA_ONNX_OPS_LIBRARY=$lib_b OP_BENCH_VARIANTS=plain,causal node op-bench.mjs $seq) 2>&1 | grep -v "^\s*$" | tee -a "$out/op-bench.txt"
+done
 
 echo "== real-size models" | tee "$out/e2e.txt"
 python3 test/gpu/e2e/export_models.py /tmp/e2e 2>&1 | grep -v Warning | tail -4
@@ -60,9 +69,10 @@ for m in ${E2E_MODELS:-encoder decoder}; do
   $cli rewrite "/tmp/e2e/$m.onnx" -o "/tmp/e2e/$m.fa.onnx" --json > "/tmp/e2e/$m.report.json"
   node -e 'const r=require(process.argv[1]); console.log(r.summary, JSON.stringify(r.sites[0].attributes))' "/tmp/e2e/$m.report.json" | tee -a "$out/e2e.txt"
   python3 test/gpu/e2e/to_mha.py "/tmp/e2e/$m.fa.onnx" "/tmp/e2e/$m.mha.onnx" "/tmp/e2e/$m.report.json" 2>&1 | tail -2 | tee -a "$out/e2e.txt"
-  (cd "$stage" && node compare.mjs "$m" "/tmp/e2e/$m.onnx" "/tmp/e2e/$m.fa.onnx" "/tmp/e2e/$m.mha.onnx" 2048 20) 2>&1 | tee -a "$out/e2e.txt"
+  (cd "$stage" && node compare.mjs "$m" "/tmp/e2e/$m.onnx" "/tmp/e2e/$m.fa.onnx" "/tmp/e2e/$m.mha.onnx" 2048 50) 2>&1 | tee -a "$out/e2e.txt"
   if [ "${E2E_PROFILE:-0}" = 1 ]; then  # ONNX Runtime's per-op host times, original / fa-onnx / MHA
     for v in "" .fa .mha; do (cd "$stage" && node profile.mjs "$out/profile-$m$v" "/tmp/e2e/$m$v.onnx") 2>&1 | grep -v onnxruntime: | tee -a "$out/profile.txt"; done
   fi
-  (cd "$stage" && FA_ONNX_HOPPER=0 node compare.mjs "$m (portable kernel)" "/tmp/e2e/$m.onnx" "/tmp/e2e/$m.fa.onnx" "/tmp/e2e/$m.mha.onnx" 2048 20) 2>&1 | grep -E 'portable|fa-onnx' | tee -a "$out/e2e.txt"
+  [ -z "$lib_b" ] || (cd "$stage" && FA_ONNX_OPS_LIBRARY=$lib_b node compare.mjs "$m (library $lib_b_name)" "/tmp/e2e/$m.onnx" "/tmp/e2e/$m.fa.onnx" "/tmp/e2e/$m.mha.onnx" 2048 50) 2>&1 | grep -E 'library|fa-onnx' | tee -a "$out/e2e.txt"
+  (cd "$stage" && FA_ONNX_HOPPER=0 node compare.mjs "$m (portable kernel)" "/tmp/e2e/$m.onnx" "/tmp/e2e/$m.fa.onnx" "/tmp/e2e/$m.mha.onnx" 2048 50) 2>&1 | grep -E 'portable|fa-onnx' | tee -a "$out/e2e.txt"
 done

@@ -30,6 +30,15 @@ echo "ops library sources of commit $(git rev-parse --short HEAD)" > "$s/commit.
 if [ -n "${E2E_OPS_LIB:-}" ]; then
   # xz: the carry limit (64 MiB with the tracked tree and the ONNX Runtime part) has no room for it whole
   mkdir -p "$s/prebuilt" && xz -T2 -6 -c "$E2E_OPS_LIB" > "$s/prebuilt/libfa_onnx_ops.so.xz"
+  # E2E_OPS_LIB_B=path: a second library (e.g. built from main) that run.sh times beside it, same run.
+  # It has its own folder (no room beside the last part): one more call before run.sh carries
+  # .device-stage/lib_b with `mkdir -p /tmp/ort-cuda-parts && cp .device-stage/lib_b/* /tmp/ort-cuda-parts/`.
+  rm -rf .device-stage/lib_b
+  if [ -n "${E2E_OPS_LIB_B:-}" ]; then
+    mkdir -p .device-stage/lib_b
+    xz -T2 -6 -c "$E2E_OPS_LIB_B" > .device-stage/lib_b/libfa_onnx_ops_b.so.xz
+    echo "${E2E_OPS_LIB_B_NAME:-B}" > .device-stage/lib_b/b-name.txt
+  fi
   echo "$(basename "$E2E_OPS_LIB") built here, sources of $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- ops cmake CMakeLists.txt || echo ' + uncommitted changes')" > "$s/prebuilt/built-from.txt"
 fi
 du -sh "$s"

@@ -7,6 +7,7 @@
 #include <new>
 
 #include "kernel.h"
+#include "shape_inference.h"
 
 namespace fa_onnx::reg {
 namespace {
@@ -94,7 +95,7 @@ OpSignature MakeSignature(OpKind kind, ONNXTensorElementDataType t) {
   return {};
 }
 
-FaCustomOp::FaCustomOp(OpKind k, Provider p, ONNXTensorElementDataType t)
+FaCustomOp::FaCustomOp(OpKind k, Provider p, ONNXTensorElementDataType t, bool infer_shapes)
     : OrtCustomOp{}, kind(k), provider(p), element_type(t), signature(MakeSignature(k, t)) {
   version = ORT_API_VERSION;
   GetName = [](const OrtCustomOp* op) { return OpName(Self(op).kind); };
@@ -121,7 +122,7 @@ FaCustomOp::FaCustomOp(OpKind k, Provider p, ONNXTensorElementDataType t)
   CreateKernelV2 = &fa_onnx::reg::CreateKernel;
   KernelComputeV2 = &Compute;
   KernelDestroy = [](void* kernel) { delete static_cast<Kernel*>(kernel); };
-  InferOutputShapeFn = nullptr;
+  InferOutputShapeFn = infer_shapes ? &InferOutputShapes : nullptr;
   GetStartVersion = [](const OrtCustomOp*) { return 1; };
   GetEndVersion = [](const OrtCustomOp*) { return INT_MAX; };
   if (k == OpKind::kKVCache) {

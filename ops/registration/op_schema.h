@@ -29,7 +29,8 @@ OpSignature MakeSignature(OpKind kind, ONNXTensorElementDataType t);
 
 // One registration: an OrtCustomOp whose callbacks read these fields.
 struct FaCustomOp : OrtCustomOp {
-  FaCustomOp(OpKind kind, Provider provider, ONNXTensorElementDataType t);
+  // infer_shapes: register InferOutputShapes (the runtime supports it safely, shape_inference.h).
+  FaCustomOp(OpKind kind, Provider provider, ONNXTensorElementDataType t, bool infer_shapes);
   OpKind kind;
   Provider provider;
   ONNXTensorElementDataType element_type;

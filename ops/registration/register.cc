@@ -8,6 +8,7 @@
 
 #include "op_schema.h"
 #include "ort_api.h"
+#include "shape_inference.h"
 
 namespace fa_onnx::reg {
 namespace {
@@ -30,8 +31,11 @@ struct Registry {
 
 // The ops and domain live as long as the process: ONNX Runtime keeps pointers to them in every
 // session that registered the library.
-Registry& Ops() {
-  static Registry* registry = [] {
+// `runtime_version`: the C API version of the runtime (one per process), which decides whether the
+// ops register shape inference.
+Registry& Ops(int runtime_version) {
+  static Registry* registry = [runtime_version] {
+    const bool infer_shapes = runtime_version >= kMinShapeInferenceApiVersion;
     auto* r = new Registry;
     const OpKind kinds[] = {OpKind::kDense, OpKind::kVarlen, OpKind::kKVCache};
     const ONNXTensorElementDataType types[] = {ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16,
@@ -42,9 +46,9 @@ Registry& Ops() {
 #endif
     for (Provider provider : providers) {
       for (OpKind kind : kinds) {
-        for (auto t : types) r->ops.push_back(std::make_unique<FaCustomOp>(kind, provider, t));
+        for (auto t : types) r->ops.push_back(std::make_unique<FaCustomOp>(kind, provider, t, infer_shapes));
       }
-      r->ops.push_back(std::make_unique<FaCustomOp>(OpKind::kFp8, provider, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT8E4M3FN));
+      r->ops.push_back(std::make_unique<FaCustomOp>(OpKind::kFp8, provider, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT8E4M3FN, infer_shapes));
     }
     return r;
   }();
@@ -76,7 +80,7 @@ RegisterCustomOps(OrtSessionOptions* options, const OrtApiBase* api_base) {
     // Each call (one per session) creates its own domain object; the session options keep it alive.
     OrtCustomOpDomain* domain = nullptr;
     Ort::ThrowOnError(api->CreateCustomOpDomain("fa_onnx", &domain));
-    for (const auto& op : Ops().ops) Ort::ThrowOnError(api->CustomOpDomain_Add(domain, op.get()));
+    for (const auto& op : Ops(runtime_version).ops) Ort::ThrowOnError(api->CustomOpDomain_Add(domain, op.get()));
     Ort::ThrowOnError(api->AddCustomOpDomain(options, domain));
     return nullptr;
   } catch (const Ort::Exception& e) {

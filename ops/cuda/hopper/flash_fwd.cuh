@@ -69,6 +69,15 @@ struct FwdArgs {
   bool bottom_right;
 };
 
+// 1: each row's softmax sum comes from the tensor cores, P times a tile of ones (an m64n8 wgmma beside each
+// P·V step), instead of one add per score in the softmax. Only in the three-warpgroup D 64 kernel, whose
+// time is the softmax's instruction stream (bench/RESULTS.md, Hopper, 22:00-22:20): +3.0-3.4% there at
+// S 1024-2048 non-causal, +1.9% causal S 2048, level at longer S; the two-warpgroup D 64 and the D 128
+// kernels measured level to 4% slower with it (22:25-22:35 entry).
+#ifndef FA_HOPPER_SUM_MMA
+#define FA_HOPPER_SUM_MMA 1
+#endif
+
 template <int kD_, int kBlockN_, int kStages_, int kConsumers_ = 2, int kQBuffers_ = 1, bool kOverlap_ = true>
 struct FwdShape {
   static constexpr int kD = kD_;
@@ -90,7 +99,8 @@ struct FwdShape {
   static constexpr int kKVBytes = kBlockN * kD * 2;
   // Tile slots: 4 ints (the tile index of each Q buffer, varlen's counts), then (D 64 and 128,
   // FA_HOPPER_TILE_FROM_PRODUCER) the decoded Tile of tiles q_iter even and odd, 64 bytes each.
-  static constexpr int kTileSlotBytes = 16 + (kD <= 128 ? 2 * 64 : 0);
+  static constexpr bool kSumByMma = FA_HOPPER_SUM_MMA != 0 && kOverlap && kD == 64 && kConsumers == 3;
+  static constexpr int kTileSlotBytes = 16 + (kD <= 128 ? 2 * 64 : 0) + (kSumByMma ? 128 : 0);
   static constexpr int kBarBytes = 8 * (4 + 4 * kStages);
   // Output staging: per consumer warpgroup, kColBlocks 128-byte-swizzled blocks of 64 rows × 64
   // elements, the layout of the Q tile (written by the threads, stored by TMA or read back).
@@ -114,6 +124,9 @@ struct FwdShape {
   // Staging when it fits beside the ring (on a 1024-byte boundary, for the swizzle); else the epilogue
   // stores from registers.
   static constexpr int kOOffset = Align1024(kTileSlotOffset + kTileSlotBytes);
+  // kSumByMma: 128 bytes of ones (one 8 × 16-byte core matrix) after the tile slots, the B operand of the
+  // row sums; every core matrix of that operand reads them (strides 0).
+  static constexpr int kOnesOffset = kTileSlotOffset + kTileSlotBytes - 128;
   static constexpr bool kStagedEpilogue = Fits(kQBuffers, true);
   static constexpr int kSmemBytes = kOOffset + (kStagedEpilogue ? kConsumers * kOStageBytes : 0) + 1024;
   static_assert(kConsumers == 2 || kConsumers == 3, "two or three consumer warpgroups");
@@ -314,6 +327,8 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       FA_HOPPER_TILE_FROM_PRODUCER && kExtra != kExtraPerElement &&
       ((kConsumers == 2 && kD == 128) || (FA_HOPPER_TILE_FROM_PRODUCER_Q2 && kD == 64 && Shape::kQBuffers == 2));
   constexpr bool kTmaStore = FA_HOPPER_TMA_STORE && Shape::kStagedEpilogue && !kSplit && !kVarlen;
+  // Row sums by wgmma (FwdShape::kSumByMma), not in the varlen kernel (ptxas spilled 12 bytes there).
+  constexpr bool kSumMma = Shape::kSumByMma && !kVarlen;
 
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
@@ -333,6 +348,13 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       BarrierInit(&v_empty[s], kConsumerWarps);
     }
     BarrierInitFence();
+  }
+  if constexpr (kSumMma) {
+    if (warp == 1) {  // the ones of the row-sum operand (async proxy: wgmma reads them)
+      const uint32_t one2 = std::is_same_v<T, __half> ? 0x3C003C00u : 0x3F803F80u;
+      reinterpret_cast<uint32_t*>(shared_at(Shape::kOnesOffset))[lane] = one2;
+      FenceProxyAsync();
+    }
   }
   if constexpr (kVarlen) {
     // The host sized the tile space for batch × max_seqlen_q, and without the max_seqlen_q attribute
@@ -454,6 +476,9 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   // At D 256 (O alone takes 128 registers a thread) the live descriptor made ptxas spill, so there
   // each descriptor is still built from its address.
   const uint64_t desc_base = SmemDescriptor(smem, 0, 1024);
+  // The ones of the row sums (kSumByMma): no swizzle, both strides 0, so every 8 × 16-byte core matrix
+  // of the k16 × n8 operand is the same 128 bytes.
+  const uint64_t ones_desc = static_cast<uint64_t>((SmemAddr(smem + Shape::kOnesOffset) & 0x3FFFF) >> 4);
   auto operand = [&](uint32_t offset, uint32_t leading) {
     if constexpr (kD > 128) return SmemDescriptor(smem + offset, leading, 1024);
     else return DescriptorAt(desc_base, offset, leading);
@@ -521,18 +546,29 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     const float alibi_log2 =
         has_alibi ? -args.alibi_slopes[tile.b * args.alibi_batch_stride + tile.h] * kLog2e : 0.f;
     float l_run[2] = {0.f, 0.f};
+    // kSumByMma: the row sums as wgmma accumulators (rows r and r + 8, each twice), rescaled with O.
+    float lsum[4] = {0.f, 0.f, 0.f, 0.f};
     // The epilogue's first steps, which need neither O nor the last P·V: each row's sum over the quad, its
     // inverse, and (TMA store) the wait until the previous tile's store has read the staging tile. The
     // overlapped kernels take them while the last P·V runs (FA_HOPPER_EARLY_EPILOGUE); else the epilogue.
     float inv[2];
     bool epilogue_begun = false;
-    auto begin_epilogue = [&]() {
+    // Each row's full sum and its inverse: the quad's partial sums added, or (kSumByMma) the
+    // accumulators, final only once the last P·V is waited for.
+    auto finish_sums = [&]() {
 #pragma unroll
       for (int r = 0; r < 2; ++r) {
-        l_run[r] += __shfl_xor_sync(0xffffffff, l_run[r], 1);
-        l_run[r] += __shfl_xor_sync(0xffffffff, l_run[r], 2);
+        if constexpr (kSumMma) {
+          l_run[r] = lsum[2 * r];
+        } else {
+          l_run[r] += __shfl_xor_sync(0xffffffff, l_run[r], 1);
+          l_run[r] += __shfl_xor_sync(0xffffffff, l_run[r], 2);
+        }
         inv[r] = l_run[r] > 0.f ? 1.f / l_run[r] : 0.f;
       }
+    };
+    auto begin_epilogue = [&]() {
+      if constexpr (!kSumMma) finish_sums();
       if constexpr (kTmaStore) {
         if (o_store_thread) TmaStoreWaitRead();  // the previous tile's store has read s_o
         NamedBarrierSync(4 + wg, 128);
@@ -570,6 +606,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         for (int kk = 0; kk < kBlockN / 16; ++kk) {
           if constexpr (Shape::kOverlap) {
             Wgmma<kD, T>::rs(o, p[kk], operand(v_offset + kk * 16 * 128, kBlockN * 128), 1);
+            if constexpr (kSumMma) Wgmma<8, T>::rs(lsum, p[kk], ones_desc, 1);
           } else {
             const uint32_t a[4] = {__float_as_uint(s[4 * kk]), __float_as_uint(s[4 * kk + 1]),
                                    __float_as_uint(s[4 * kk + 2]), __float_as_uint(s[4 * kk + 3])};
@@ -844,8 +881,10 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
             part[i % 8] += s[i];
           }
         }
-        l_run[0] += (part[0] + part[1]) + (part[4] + part[5]);
-        l_run[1] += (part[2] + part[3]) + (part[6] + part[7]);
+        if constexpr (!kSumMma) {
+          l_run[0] += (part[0] + part[1]) + (part[4] + part[5]);
+          l_run[1] += (part[2] + part[3]) + (part[6] + part[7]);
+        }
         return upper;  // false: S's upper half holds no probabilities (pack_p writes zeros for it)
       };
       // P = S as 16-bit A fragments: the accumulator layout of m64nN equals the register-A layout of
@@ -873,6 +912,10 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         if (any) {
 #pragma unroll
           for (int i = 0; i < kORegs; ++i) o[i] *= scale_o[(i % 4) / 2];
+          if constexpr (kSumMma) {
+#pragma unroll
+            for (int i = 0; i < 4; ++i) lsum[i] *= scale_o[i / 2];
+          }
         }
       };
 
@@ -948,6 +991,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         softmax(n - 1, scale_o, std::false_type{});
         WgmmaWait<0>();  // P·V done: O may be rescaled and P overwritten
         FenceRegisters(o);
+        if constexpr (kSumMma) FenceRegisters(lsum);
         FenceRegisters(p);
         release(&v_empty[stage]);
         rescale_o(scale_o);
@@ -963,6 +1007,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       if (FA_HOPPER_EARLY_EPILOGUE) begin_epilogue();
       WgmmaWait<0>();
       FenceRegisters(o);
+      if constexpr (kSumMma) FenceRegisters(lsum);
       FenceRegisters(p);
       release(&v_empty[stage]);
       ++kv_iter;
@@ -972,6 +1017,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 
     // ---------------- epilogue: normalise, write O and the log-sum-exp ----------------
     if (!epilogue_begun) begin_epilogue();
+    if constexpr (kSumMma) finish_sums();  // every P·V has been waited for
     if constexpr (kSplit) {
       // Partial result of this key range, in fp32, for CombineSplits (a separate instantiation, so
       // the usual kernel carries none of its registers).

@@ -6,7 +6,7 @@ mechanical; generating them keeps the hand-written primitives header short. Run 
     python3 gen_wgmma.py > wgmma_ops.cuh
 """
 
-NS = [64, 80, 96, 128, 144, 160, 176, 192, 256]
+NS = [8, 64, 80, 96, 128, 144, 160, 176, 192, 256]
 TYPES = [("bf16", "__nv_bfloat16"), ("f16", "__half")]
 
 

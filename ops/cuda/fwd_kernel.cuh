@@ -52,7 +52,7 @@
 #define FA_ONNX_CUDA_FWD_LONG 1  // plain kernel, D 128: 1 the long-sequence shape for unwindowed calls with many keys (long_shape), 0 never
 #endif
 #ifndef FA_ONNX_CUDA_FWD_LONG_KEYS
-#define FA_ONNX_CUDA_FWD_LONG_KEYS 4096  // plain kernel, D 128: the long-sequence shape from this many keys (see long_shape)
+#define FA_ONNX_CUDA_FWD_LONG_KEYS 512  // plain kernel, D 128: the long-sequence shape from this many keys (see long_shape)
 #endif
 #ifndef FA_ONNX_CUDA_FWD_LONG_STAGES
 #define FA_ONNX_CUDA_FWD_LONG_STAGES 2  // plain kernel, D 128 long-sequence shape: K/V stages (1: FlashAttention-2's flow; for comparisons)
@@ -142,8 +142,8 @@ constexpr ShortShape short_shape(int d) {
 // FlashAttention-2's tile, 4 warps x 32 rows (each K/V fragment feeds two MMAs, half the shared-memory
 // reads per FLOP of 16 rows per warp), 64-key tiles, Q re-read from shared memory, two CTAs per SM.
 // Measured (H100, bench/RESULTS.md, 2026-11-23 ~14:30): 4-11% ahead of the short and default shapes
-// from 4096 keys per row without causal, level at 1024-2048 keys, 3-18% behind with causal (where the
-// short shape's 64-row blocks run). At 255 registers it spills (ptxas, sm_90: 120 bytes stored, 196
+// from 4096 keys per row without causal, 3-18% behind with causal (where the short shape's 64-row blocks
+// run); from 512 keys since 22:45 (long_shape). At 255 registers it spills (ptxas, sm_90: 120 bytes stored, 196
 // loaded when measured; 24 / 28 since the lazy rescale), which the timing includes. Since 2026-11-23
 // 18:50 it scores 32-key blocks (FwdConfig::kSubN; 254 registers, 40 / 88 bytes, +3-4% from 4096 keys).
 // long_keys: the fewest keys per row (all of Sk: no window) that take it (0: none).
@@ -152,9 +152,10 @@ struct LongShape {
   int long_keys;
 };
 constexpr LongShape long_shape(int d) {
-  // FA_ONNX_CUDA_FWD_LONG_KEYS=1 (every unwindowed call) was level at 512 keys, 0-2% slower at 1024 and
-  // 4-7% at 2048; LONG_STAGES=1 (FlashAttention-2's single K/V buffer; spills more) slower at nearly every
-  // length (bench/RESULTS.md, 2026-11-23 about 16:05-16:15).
+  // From 512 keys (was 4096): graph-timed, three alternating rounds on an H100, +3% (512), +7-8% (1024) and
+  // +5% / level (2048, bf16 / fp16) against the short shape (bench/RESULTS.md, 2026-11-23 about 22:45; the
+  // single-launch timing of 16:05 had read level to 7% slower). LONG_STAGES=1 (FlashAttention-2's single K/V
+  // buffer; spills more) was slower at nearly every length (16:05-16:15).
   if (d == 128) return {TileShape{2, 4, 64, false, 2, FA_ONNX_CUDA_FWD_LONG_STAGES}, FA_ONNX_CUDA_FWD_LONG_KEYS};
   return {TileShape{1, 8, 64, true, 1}, 0};
 }

@@ -304,12 +304,15 @@ def main():
             dense(lib, f"{n} D256 window 50/20 softcap (general)", dt, D=256, Sq=400, Sk=400, wl=50, wr=20, softcap=30.0, scale=0.5)
             dense(lib, f"{n} D256 key_len GQA", dt, D=256, Hq=4, Hk=2, key_len=[130, 77])
             dense(lib, f"{n} D256 window 50/20", dt, D=256, Sq=400, Sk=400, wl=50, wr=20)
-        # Plain D 128 calls without a window and with >= 4096 keys take the long-sequence shape (use_long_shape):
-        # every loader path (fast, padded head, converted dtypes, paged cache) and key splitting on it.
+        # Plain D 128 calls without a window and with >= 512 keys take the long-sequence shape (use_long_shape):
+        # every loader path (fast, padded head, converted dtypes, paged cache) and key splitting on it, at its
+        # threshold and with partial key tiles.
         dense(lib, "bf16 D128 long shape GQA keylen", BF, D=128, B=2, Hq=4, Hk=2, Sq=200, Sk=4500, key_len=[4500, 3001])
         dense(lib, "fp16 D128 long shape BHSD Sq=1000", FP, D=128, B=1, Hq=2, Sq=1000, Sk=4096, layout="bhsd")
         dense(lib, "fp32 D128 long shape", F32, D=128, B=1, Hq=2, Sq=130, Sk=4200)
         dense(lib, "fp8 D128 long shape", F8, D=128, B=1, Hq=2, Sq=100, Sk=4100)
+        dense(lib, "bf16 D128 long shape at 512 keys", BF, D=128, B=2, Hq=2, Sq=512, Sk=512)
+        dense(lib, "fp16 D128 long shape Sk=700 GQA keylen", FP, D=128, B=2, Hq=4, Hk=2, Sq=333, Sk=700, key_len=[700, 517])
         dense(lib, "bf16 D112 (padded) long shape", BF, D=112, B=1, Hq=2, Sq=90, Sk=4300)
         kvcache(lib, "bf16 D128 kv paged Sq=80 no causal (long shape)", BF, D=128, B=2, Sq=80, S_max=5100,
                 seqlens=(4200, 5000), paged=True, causal=False)

@@ -74,6 +74,8 @@ export class Graph {
   private readonly names = new Set<string>();
   private readonly constCache = new Map<string, ConstValue | null>();
   private readonly insertions = new Map<Node, NodeProto[]>();
+  /** The graph inputs' dim_params, gathered on the first declareValueInfo. */
+  private inputDimParams?: Set<string>;
 
   constructor(readonly model: ModelProto, readonly proto: GraphProto = model.graph!) {
     this.opset = Number(model.opsetImport.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 1n);
@@ -197,10 +199,11 @@ export class Graph {
    */
   declareValueInfo(value: string, elemType: number, shape: readonly Dim[]): void {
     if (this.graphOutputs.has(value) || this.proto.valueInfo.some((v) => v.name === value)) return;  // typed already
-    const inputParams = new Set(this.proto.input.flatMap((i) =>
+    this.inputDimParams ??= new Set(this.proto.input.flatMap((i) =>
       i.type?.value.case === 'tensorType' ? (i.type.value.value.shape?.dim ?? []).flatMap((d) => (d.value.case === 'dimParam' ? [d.value.value] : [])) : []));
+    const params = this.inputDimParams;
     const dim = shape.map((d) => create(TensorShapeProto_DimensionSchema, {
-      value: typeof d === 'number' ? { case: 'dimValue', value: BigInt(d) } : inputParams.has(d) ? { case: 'dimParam', value: d } : { case: undefined },
+      value: typeof d === 'number' ? { case: 'dimValue', value: BigInt(d) } : params.has(d) ? { case: 'dimParam', value: d } : { case: undefined },
     }));
     this.proto.valueInfo.push(create(ValueInfoProtoSchema, {
       name: value, type: { value: { case: 'tensorType', value: { elemType, shape: { dim } } } },

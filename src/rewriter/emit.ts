@@ -195,9 +195,9 @@ export function emitAttention(g: Graph, facts: Facts, plan: AttentionPlan, optio
     g.insertBefore(owner, { op: 'Cast', name: g.freshName(`${base}/fa_cast_out`), inputs: [out], outputs: [target], attributes: [makeAttribute('to', T)] });
   }
   g.claimOutput(node, target);
-  facts.set(out, { dtype: lower ? castTo : T, shape: facts.shape(target) });
-  const outShape = facts.shape(target);
-  if (outShape) g.declareValueInfo(out, lower ? castTo! : T, outShape);
+  const outDtype = lower ? castTo! : T, outShape = facts.shape(target);
+  facts.set(out, { dtype: outDtype, shape: outShape });
+  if (outShape) g.declareValueInfo(out, outDtype, outShape);
 
   const covered = [...plan.matched, ...c.q.through, ...c.k.through, ...c.v.through, ...c.out.through, owner];
   return {

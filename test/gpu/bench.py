@@ -6,7 +6,8 @@ TFLOP/s = 4·B·H·Sq·Sk·D (half when causal) / time. Usage: python3 bench.py 
 (LIB2, LIB3, ...: other builds of the portable kernel, timed as "ours2", "ours3", ...). Environment:
 BENCH_DTYPES (default "bf16 fp16"), BENCH_D (default "64 128 256") and BENCH_S (default "512 ... 16384")
 narrow the grid; BENCH_DISPATCH=0 skips the dispatch column; BENCH_TIMING and BENCH_INNER choose how a
-sample is timed (below)."""
+sample is timed (below); BENCH_ROUNDS (default 3) times every implementation of a point that many times,
+taking turns, and reports the median round (one run's ratios moved by ±5% between grids)."""
 import json
 import math
 import os
@@ -31,6 +32,7 @@ REPS, WARM, SETS = 25, 5, 3
 TIMING = os.environ.get("BENCH_TIMING", "graph")
 INNER = int(os.environ.get("BENCH_INNER", "10"))
 SAMPLE_MS = float(os.environ.get("BENCH_SAMPLE_MS", "1.0"))
+ROUNDS = max(1, int(os.environ.get("BENCH_ROUNDS", "3")))
 
 
 def timed(fn, sets):
@@ -125,15 +127,17 @@ def main():
                     impls = [("ours", kernel(lib))] + [(n, kernel(x)) for n, x in extra] + (
                         [("dispatch", kernel(lib))] if with_dispatch else []) + [
                         ("flash", sdpa(SDPBackend.FLASH_ATTENTION)), ("cudnn", sdpa(SDPBackend.CUDNN_ATTENTION))]
-                    for name, fn in impls:
+                    def use_portable(name):
                         if name in ours_names:
                             os.environ["FA_ONNX_HOPPER"] = "0"
                         else:
                             os.environ.pop("FA_ONNX_HOPPER", None)
+
+                    samples = {name: [] for name, _ in impls}
+                    for name, fn in impls:  # first the output check: the timed kernel must compute the right thing
+                        use_portable(name)
                         try:
-                            ms, row[name + "_timing"] = timed(fn, sets)
-                            row[name] = flop / (ms * 1e-3) / 1e12
-                            if name in ours_names + ["dispatch"]:  # the timed kernel must compute the right thing
+                            if name in ours_names + ["dispatch"]:
                                 o.fill_(float("nan"))
                                 fn(q, k, v, o)
                                 err = ((o.float() - ref).norm() / ref.norm()).item()
@@ -141,8 +145,24 @@ def main():
                                 if not err <= 2e-2:
                                     row[name + "_wrong"] = True
                         except Exception as e:  # a backend that refuses a shape is recorded as such
-                            row[name] = None
+                            samples[name] = None
                             row[name + "_error"] = str(e)[:200]
+                    for _ in range(ROUNDS):  # the implementations take turns, so clock drift hits them alike
+                        for name, fn in impls:
+                            if samples[name] is None:
+                                continue
+                            use_portable(name)
+                            try:
+                                ms, row[name + "_timing"] = timed(fn, sets)
+                                samples[name].append(ms)
+                            except Exception as e:
+                                samples[name] = None
+                                row[name + "_error"] = str(e)[:200]
+                    for name, _ in impls:
+                        ms = sorted(samples[name]) if samples[name] else None
+                        row[name] = None if ms is None else flop / (ms[len(ms) // 2] * 1e-3) / 1e12
+                        if ms is not None and len(ms) > 1:
+                            row[name + "_spread"] = (ms[-1] - ms[0]) / ms[len(ms) // 2]
                     os.environ.pop("FA_ONNX_HOPPER", None)
                     rows.append(row)
                     f = lambda x: "  n/a" if x is None else f"{x:5.0f}"
@@ -154,9 +174,9 @@ def main():
                     del sets
     with open(out_path, "w") as fh:
         json.dump({"device": torch.cuda.get_device_name(), "torch": torch.__version__, "timing": TIMING,
-                   "inner": INNER, "rows": rows}, fh, indent=1)
+                   "inner": INNER, "rounds": ROUNDS, "rows": rows}, fh, indent=1)
     fallbacks = sorted({k[:-len("_timing")] for r in rows for k, v in r.items() if k.endswith("_timing") and v != TIMING})
-    print(f"\ntiming: {TIMING}, {1 if TIMING == 'launch' else f'up to {INNER}'} launches a sample (about {SAMPLE_MS} ms), median of {REPS}"
+    print(f"\ntiming: {TIMING}, {1 if TIMING == 'launch' else f'up to {INNER}'} launches a sample (about {SAMPLE_MS} ms), median of {REPS}, median of {ROUNDS} rounds"
           + (f"; timed batched (not capturable in a graph): {', '.join(fallbacks)}" if fallbacks else ""))
     # Short table last: TFLOP/s, ratio to flash and cuDNN.
     # ours: the first build (sm80 kernel); ours2..: the other builds; dispatch: what Run picks here.

@@ -965,7 +965,9 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
                       (reinterpret_cast<uintptr_t>(p.o.data) & 15) == 0 &&
                       ((p.o.batch_stride | p.o.seq_stride | p.o.head_stride) & 7) == 0;
   T* const sO = sQ;
-  if (staged) __syncwarp();  // this warp's Q fragment reads are done before its rows are overwritten
+  // Row sums over the quad, each row's log-sum-exp (log2 units) and its scale.
+  float inv[kMT][2];  // split partials are stored unscaled by v_descale
+  bool has_empty = false;  // a row of this thread inside the sequence that no key took part in
 #pragma unroll
   for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
@@ -973,60 +975,98 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
       float sum = row_sum[mt][r];
       sum += __shfl_xor_sync(0xffffffffu, sum, 1);
       sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-      const int row = warp_row + mt * 16 + g + r * 8, i = m0 + row;
-      if (i >= si.len_q) continue;
+      const int i = m0 + warp_row + mt * 16 + g + r * 8;
       const bool empty = !(sum > 0.f);
-      const float lse2 = empty ? -INFINITY : row_max[mt][r] + log2f(sum);
-      if (sa.num_splits > 1) {  // dense only: index by (split, b, h, i)
-        const int64_t prow = ((int64_t(split) * p.batch + b) * p.heads_q + h) * p.seqlen_q + i;
-        const float inv = empty ? 0.f : 1.f / sum;
+      has_empty |= empty && i < si.len_q;
+      inv[mt][r] = empty ? 0.f : (sa.num_splits > 1 ? 1.f : v_scale) / sum;
+      row_sum[mt][r] = empty ? -INFINITY : row_max[mt][r] + log2f(sum);  // from here on: the log-sum-exp
+      if (sa.num_splits == 1 && p.lse != nullptr && t4 == 0 && i < si.len_q)
+        p.lse[b * p.lse_batch_stride + h * p.lse_head_stride + int64_t(si.q_start + i) * p.lse_seq_stride] =
+            row_sum[mt][r] * 0.6931471805599453f;
+    }
+  if (staged) {
+    // Every row of the warp's own part of the Q tile, without a branch per store: rows past the
+    // sequence are written and never copied out, rows without keys are written as zeros and then
+    // overwritten below. The swizzle (tile::swizzle) of each of this thread's rows depends on g alone.
+    __syncwarp();  // this warp's Q fragment reads are done before its rows are overwritten
+    T* const row0 = sO + (warp_row + g) * C::kChunks * 8 + t4 * 2;
+    const int sw = C::kChunks % 8 == 0 ? g : (g >> 1) & 3;
+#pragma unroll
+    for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+      for (int r = 0; r < 2; ++r)
 #pragma unroll
         for (int d = 0; d < kDT; ++d)
-          if (d * 8 + t4 * 2 < dv)
-            *reinterpret_cast<float2*>(sa.o_partial + prow * dv + d * 8 + t4 * 2) =
-                make_float2(o[mt][d][2 * r] * inv, o[mt][d][2 * r + 1] * inv);
-        if (t4 == 0) sa.lse_partial[prow] = lse2;
-        continue;
-      }
-      const int64_t oe = b * p.o.batch_stride + int64_t(si.q_start + i) * p.o.seq_stride + h * p.o.head_stride;
-      if (empty) {  // a rolled loop: the masked-row value (a loop over keys itself) is inlined once, not per column
-#pragma unroll 1
-        for (int col = t4 * 2; col < dv; col += 8) {
-          const float x = masked_row_value(p, si, b, hk, col), y = masked_row_value(p, si, b, hk, col + 1);
-          if (staged) {
-            *reinterpret_cast<uint32_t*>(sO + tile::swizzle<C::kChunks>(row, col / 8) * 8 + col % 8) = tile::pack2<T>(x, y);
-          } else {
-            store_pair<T, kConvert>(p, oe + col, x, y);
-          }
-        }
-      } else {
-        const float inv = v_scale / sum;
+          *reinterpret_cast<uint32_t*>(row0 + (mt * 16 + r * 8) * C::kChunks * 8 + (d ^ sw) * 8) =
+              tile::pack2<T>(o[mt][d][2 * r] * inv[mt][r], o[mt][d][2 * r + 1] * inv[mt][r]);
+  }
+  if (__any_sync(0xffffffffu, has_empty) || !staged) {  // rare with staging: rows without keys, split partials
 #pragma unroll
-        for (int d = 0; d < kDT; ++d) {
-          const int col = d * 8 + t4 * 2;
-          if (staged) {  // columns past dv are written here but never stored
-            *reinterpret_cast<uint32_t*>(sO + tile::swizzle<C::kChunks>(row, d) * 8 + t4 * 2) =
-                tile::pack2<T>(o[mt][d][2 * r] * inv, o[mt][d][2 * r + 1] * inv);
-          } else if (col < dv) {
-            store_pair<T, kConvert>(p, oe + col, o[mt][d][2 * r] * inv, o[mt][d][2 * r + 1] * inv);
+    for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        const int row = warp_row + mt * 16 + g + r * 8, i = m0 + row;
+        if (i >= si.len_q) continue;
+        const bool empty = row_sum[mt][r] == -INFINITY;
+        if (sa.num_splits > 1) {  // dense only: index by (split, b, h, i)
+          const int64_t prow = ((int64_t(split) * p.batch + b) * p.heads_q + h) * p.seqlen_q + i;
+#pragma unroll
+          for (int d = 0; d < kDT; ++d)
+            if (d * 8 + t4 * 2 < dv)
+              *reinterpret_cast<float2*>(sa.o_partial + prow * dv + d * 8 + t4 * 2) =
+                  make_float2(o[mt][d][2 * r] * inv[mt][r], o[mt][d][2 * r + 1] * inv[mt][r]);
+          if (t4 == 0) sa.lse_partial[prow] = row_sum[mt][r];
+          continue;
+        }
+        const int64_t oe = b * p.o.batch_stride + int64_t(si.q_start + i) * p.o.seq_stride + h * p.o.head_stride;
+        if (empty) {  // a rolled loop: the masked-row value (a loop over keys itself) is inlined once, not per column
+#pragma unroll 1
+          for (int col = t4 * 2; col < dv; col += 8) {
+            const float x = masked_row_value(p, si, b, hk, col), y = masked_row_value(p, si, b, hk, col + 1);
+            if (staged) {
+              *reinterpret_cast<uint32_t*>(sO + tile::swizzle<C::kChunks>(row, col / 8) * 8 + col % 8) = tile::pack2<T>(x, y);
+            } else {
+              store_pair<T, kConvert>(p, oe + col, x, y);
+            }
+          }
+        } else if (!staged) {
+#pragma unroll
+          for (int d = 0; d < kDT; ++d) {
+            const int col = d * 8 + t4 * 2;
+            if (col < dv) store_pair<T, kConvert>(p, oe + col, o[mt][d][2 * r] * inv[mt][r], o[mt][d][2 * r + 1] * inv[mt][r]);
           }
         }
       }
-      if (p.lse != nullptr && t4 == 0)
-        p.lse[b * p.lse_batch_stride + h * p.lse_head_stride + int64_t(si.q_start + i) * p.lse_seq_stride] =
-            lse2 * 0.6931471805599453f;
-    }
+  }
   if constexpr (!kConvert) {
     if (staged) {
       __syncwarp();
-      constexpr int kRows = 16 * kMT;
+      // Each lane copies one column chunk of every (32 / chunks per row)-th row: the row's global and
+      // shared addresses step by constants.
+      constexpr int kRows = 16 * kMT, kLoad = C::kLoadChunks;
+      if constexpr (32 % kLoad == 0) {
+        constexpr int kRowStep = 32 / kLoad;
+        const int c = lane % kLoad, r0 = lane / kLoad;
+        T* dst = static_cast<T*>(p.o.data) + b * p.o.batch_stride + int64_t(si.q_start + m0 + warp_row + r0) * p.o.seq_stride +
+                 h * p.o.head_stride + c * 8;
+        const int64_t dst_step = int64_t(kRowStep) * p.o.seq_stride;
+        const int rows_left = si.len_q - (m0 + warp_row + r0);  // rows of this lane's first row on
+        if (c < v_chunks) {
 #pragma unroll
-      for (int idx = lane; idx < kRows * C::kLoadChunks; idx += 32) {
-        const int row = warp_row + idx / C::kLoadChunks, c = idx % C::kLoadChunks, i = m0 + row;
-        if (i < si.len_q && c < v_chunks) {
-          T* dst = static_cast<T*>(p.o.data) + b * p.o.batch_stride + int64_t(si.q_start + i) * p.o.seq_stride +
-                   h * p.o.head_stride + c * 8;
-          *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(sO + tile::swizzle<C::kChunks>(row, c) * 8);
+          for (int k = 0; k < kRows / kRowStep; ++k, dst += dst_step)
+            if (k * kRowStep < rows_left)
+              *reinterpret_cast<uint4*>(dst) =
+                  *reinterpret_cast<const uint4*>(sO + tile::swizzle<C::kChunks>(warp_row + r0 + k * kRowStep, c) * 8);
+        }
+      } else {
+#pragma unroll
+        for (int idx = lane; idx < kRows * kLoad; idx += 32) {
+          const int row = warp_row + idx / kLoad, c = idx % kLoad, i = m0 + row;
+          if (i < si.len_q && c < v_chunks) {
+            T* dst = static_cast<T*>(p.o.data) + b * p.o.batch_stride + int64_t(si.q_start + i) * p.o.seq_stride +
+                     h * p.o.head_stride + c * 8;
+            *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(sO + tile::swizzle<C::kChunks>(row, c) * 8);
+          }
         }
       }
     }

@@ -7,7 +7,8 @@ TFLOP/s = 4·B·H·Sq·Sk·D (half when causal) / time. Usage: python3 bench.py 
 BENCH_DTYPES (default "bf16 fp16"), BENCH_D (default "64 128 256") and BENCH_S (default "512 ... 16384")
 narrow the grid; BENCH_DISPATCH=0 skips the dispatch column; BENCH_TIMING and BENCH_INNER choose how a
 sample is timed (below); BENCH_ROUNDS (default 3) times every implementation of a point that many times,
-taking turns, and reports the median round (one run's ratios moved by ±5% between grids)."""
+taking turns (each round starting with the next one), and reports the median round (one run's ratios moved by
+±5% between grids)."""
 import json
 import math
 import os
@@ -147,8 +148,10 @@ def main():
                         except Exception as e:  # a backend that refuses a shape is recorded as such
                             samples[name] = None
                             row[name + "_error"] = str(e)[:200]
-                    for _ in range(ROUNDS):  # the implementations take turns, so clock drift hits them alike
-                        for name, fn in impls:
+                    for rnd in range(ROUNDS):  # the implementations take turns, so clock drift hits them alike
+                        # and each round starts one later: the first timed after the previous point read up to 5%
+                        # lower in A/A runs (RESULTS.md, 2026-11-23 23:55)
+                        for name, fn in impls[rnd % len(impls):] + impls[:rnd % len(impls)]:
                             if samples[name] is None:
                                 continue
                             use_portable(name)

@@ -345,8 +345,10 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
 
   const int m_block = gridDim.x - 1 - blockIdx.x;  // heaviest (causal) blocks first
   const int h = blockIdx.y;
-  const int b = blockIdx.z / sa.num_splits, split = blockIdx.z % sa.num_splits;
-  const int hk = h / (p.heads_q / p.heads_kv);
+  // The usual calls (no key split, as many key/value heads as query heads) skip the integer divisions.
+  const int b = sa.num_splits == 1 ? int(blockIdx.z) : int(blockIdx.z) / sa.num_splits;
+  const int split = sa.num_splits == 1 ? 0 : int(blockIdx.z) - b * sa.num_splits;
+  const int hk = p.heads_q == p.heads_kv ? h : h / (p.heads_q / p.heads_kv);
   const SeqInfo si = seq_info(p, b);
   const int m0 = m_block * kBM;
   if (m0 >= si.len_q) return;
@@ -968,6 +970,7 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
   // Row sums over the quad, each row's log-sum-exp (log2 units) and its scale.
   float inv[kMT][2];  // split partials are stored unscaled by v_descale
   bool has_empty = false;  // a row of this thread inside the sequence that no key took part in
+  const bool need_lse = sa.num_splits > 1 || p.lse != nullptr;  // else no log2 per row
 #pragma unroll
   for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
@@ -979,7 +982,9 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
       const bool empty = !(sum > 0.f);
       has_empty |= empty && i < si.len_q;
       inv[mt][r] = empty ? 0.f : (sa.num_splits > 1 ? 1.f : v_scale) / sum;
-      row_sum[mt][r] = empty ? -INFINITY : row_max[mt][r] + log2f(sum);  // from here on: the log-sum-exp
+      // From here on row_sum holds the log-sum-exp (log2 units; -inf for a row without keys, +inf when
+      // unneeded, so that "empty" below still reads it).
+      row_sum[mt][r] = empty ? -INFINITY : need_lse ? row_max[mt][r] + log2f(sum) : INFINITY;
       if (sa.num_splits == 1 && p.lse != nullptr && t4 == 0 && i < si.len_q)
         p.lse[b * p.lse_batch_stride + h * p.lse_head_stride + int64_t(si.q_start + i) * p.lse_seq_stride] =
             row_sum[mt][r] * 0.6931471805599453f;

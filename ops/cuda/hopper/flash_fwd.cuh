@@ -142,11 +142,11 @@ struct Tile {
 };
 static_assert(sizeof(Tile) <= 64, "a Tile must fit its shared-memory slot (FwdShape::kTileSlotBytes)");
 
-// Tile slots and output staging through a shared-space pointer (LDS/STS): 1 in the three-warpgroup
-// kernels (measured 2-7% faster at D 64), 2 in all, 0 in none (generic loads and stores, mixed results
-// in the two-warpgroup kernels; bench/RESULTS.md).
+// Tile slots and output staging through a shared-space pointer (LDS/STS): 2 in all kernels (+2-6% at
+// S <= 1024 in the two-warpgroup kernels once the staging addresses were per lane, 23:58 entry), 1 in
+// the three-warpgroup kernels only (2-7% faster at D 64), 0 in none (generic loads and stores).
 #ifndef FA_HOPPER_SMEM_PTR
-#define FA_HOPPER_SMEM_PTR 1
+#define FA_HOPPER_SMEM_PTR 2
 #endif
 
 // 1: the consumers of the D 128 kernels (not the per-element one), and of the D 64 two-Q-buffer ones
@@ -1045,16 +1045,17 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     // This warpgroup's normalised output into its staging tile: row r's 16-byte chunk c of a 64-column
     // block sits at chunk c ^ (r % 8) (the TMA 128-byte swizzle), so a warp's eight rows hit distinct
     // banks for each 4-byte store.
+    // Both of a thread's rows are lane / 4 mod 8, so the swizzle depends on the lane alone: eight chunk
+    // addresses per thread, every store an immediate offset from one of them.
     auto stage_o = [&](uint8_t* s_o, const float (&inv)[2]) {
+      uint8_t* const base = s_o + row_in_wg * 128 + col_in_chunk * 2;
+      const int sw = (lane / 4) % 8;
 #pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        const int row = row_in_wg + 8 * r;
+      for (int r = 0; r < 2; ++r)
 #pragma unroll
         for (int c = 0; c < kD / 8; ++c)
-          *reinterpret_cast<uint32_t*>(s_o + (c / 8) * 8192 + row * 128 + (((c % 8) ^ (row % 8)) << 4) +
-                                       col_in_chunk * 2) =
+          *reinterpret_cast<uint32_t*>(base + (((c % 8) ^ sw) << 4) + (c / 8) * 8192 + r * 8 * 128) =
               tile::pack2<T>(o[c * 4 + 2 * r] * inv[r], o[c * 4 + 2 * r + 1] * inv[r]);
-      }
     };
     if constexpr (kTmaStore) {
       // Registers -> staging tile -> TMA; the threads go on while the copy engine stores.

@@ -828,16 +828,24 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
           }
           if constexpr (FA_HOPPER_HALF_SKIP && decltype(may_skip)::value && Shape::kOverlap && kBlockN % 32 == 0)
             upper = __any_sync(0xffffffff, max(hi[0], hi[1]) >= (kBlockN / 16) * 8);
+          // The lower bound only with a left window: causal and key-length blocks take one compare an element.
+          if (args.window_left >= 0) {
+#pragma unroll
+            for (int i = 0; i < kSRegs; ++i) {
+              const int c = (i / 4) * 8 + (i % 2), rr = (i % 4) / 2;
+              if (c < lo[rr]) s[i] = -INFINITY;
+            }
+          }
 #pragma unroll
           for (int i = 0; i < kHalf; ++i) {
             const int c = (i / 4) * 8 + (i % 2), rr = (i % 4) / 2;
-            if (c < lo[rr] || c > hi[rr]) s[i] = -INFINITY;
+            if (c > hi[rr]) s[i] = -INFINITY;
           }
           if (upper) {
 #pragma unroll
             for (int i = kHalf; i < kSRegs; ++i) {
               const int c = (i / 4) * 8 + (i % 2), rr = (i % 4) / 2;
-              if (c < lo[rr] || c > hi[rr]) s[i] = -INFINITY;
+              if (c > hi[rr]) s[i] = -INFINITY;
             }
           }
         }

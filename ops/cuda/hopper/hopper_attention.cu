@@ -27,7 +27,9 @@
 // Plain D 128 calls on at least FA_HOPPER_D128_WGS3_MIN_SK keys with a tile per SM run three consumer
 // warpgroups without the intra-warpgroup overlap (3; 2: the two-warpgroup kernel everywhere). A/A-controlled,
 // bf16 non-causal: +3-6% at S 2048-16384, -5% at S 1024 (192-row tiles waste rows there); causal 0.90-1.02,
-// hence non-causal only unless FA_HOPPER_D128_WGS3_CAUSAL (bench/RESULTS.md, 18:00 entry).
+// hence non-causal only unless FA_HOPPER_D128_WGS3_CAUSAL (bench/RESULTS.md, 18:00 entry). Shorter key ranges
+// that the two-Q-buffer kernel does not take run three warpgroups when 192-row tiles pad no more query rows than
+// 128-row ones (Sq 1152: +2.3%, 1536: +5.8%; 1280, with 64 more rows: -3.3%; 2026-11-24 00:22 entry).
 #ifndef FA_HOPPER_D128_WGS
 #define FA_HOPPER_D128_WGS 3
 #endif
@@ -456,7 +458,8 @@ std::string LaunchByDim(const AttentionParams& p, cudaStream_t stream, Scratch& 
 #if FA_HOPPER_D128_WGS == 3
       // No right window (causal only by flag); dense only (the shape has no varlen instantiation).
       if constexpr (kPlain) {
-        if (p.seqlen_k >= FA_HOPPER_D128_WGS3_MIN_SK && DenseTilePerSm(p, 192) &&
+        const int64_t rows192 = (int64_t(p.seqlen_q) + 191) / 192 * 192, rows128 = (int64_t(p.seqlen_q) + 127) / 128 * 128;
+        if ((p.seqlen_k >= FA_HOPPER_D128_WGS3_MIN_SK || rows192 <= rows128) && DenseTilePerSm(p, 192) &&
             (FA_HOPPER_D128_WGS3_CAUSAL || EffectiveWindow(p.window_right, p) < 0))
           return Launch<T, FwdShape<128, 128, 2, 3, 1, false>, kExtra>(p, stream, scratch);
       }

@@ -182,6 +182,10 @@ def numerics_cases():
              key_lengths=[2300, 1500]),
         dict(dtype=torch.float16, D=128, B=2, Hq=32, Hk=32, Sq=2100, Sk=2300, causal=True, bottom_right=True,
              key_lengths=[2300, 1500]),
+        # 1025-2047 keys where 192-row tiles pad no more rows than 128-row ones (three warpgroups since
+        # 2026-11-24): exact multiples of 192, and 1100 rows (both pad to 1152) with key lengths
+        dict(dtype=torch.bfloat16, D=128, B=2, Hq=16, Hk=4, Sq=1536, Sk=1536),
+        dict(dtype=torch.float16, D=128, B=2, Hq=16, Hk=16, Sq=1100, Sk=1300, key_lengths=[1300, 1029]),
         # D 64 with two Q buffers on 1025-2048 keys (three warpgroups), causal and with key lengths
         dict(dtype=torch.bfloat16, D=64, B=2, Hq=48, Hk=8, Sq=1500, Sk=1500, causal=True),
         dict(dtype=torch.float16, D=64, B=2, Hq=32, Hk=32, Sq=1300, Sk=1800, key_lengths=[1800, 1111]),

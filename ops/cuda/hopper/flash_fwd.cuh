@@ -1052,9 +1052,8 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     if constexpr (kVarlen) o_head += int64_t(seq_offset) * args.o_seq_stride;
     // This warpgroup's normalised output into its staging tile: row r's 16-byte chunk c of a 64-column
     // block sits at chunk c ^ (r % 8) (the TMA 128-byte swizzle), so a warp's eight rows hit distinct
-    // banks for each 4-byte store.
-    // Both of a thread's rows are lane / 4 mod 8, so the swizzle depends on the lane alone: eight chunk
-    // addresses per thread, every store an immediate offset from one of them.
+    // banks for each 4-byte store. Both of a thread's rows are lane / 4 mod 8, so the swizzle depends on
+    // the lane alone: eight chunk addresses per thread, every store an immediate offset from one of them.
     auto stage_o = [&](uint8_t* s_o, const float (&inv)[2]) {
       uint8_t* const base = s_o + row_in_wg * 128 + col_in_chunk * 2;
       const int sw = (lane / 4) % 8;

@@ -459,7 +459,8 @@ std::string LaunchByDim(const AttentionParams& p, cudaStream_t stream, Scratch& 
       // No right window (causal only by flag); dense only (the shape has no varlen instantiation).
       if constexpr (kPlain) {
         const int64_t rows192 = (int64_t(p.seqlen_q) + 191) / 192 * 192, rows128 = (int64_t(p.seqlen_q) + 127) / 128 * 128;
-        if ((p.seqlen_k >= FA_HOPPER_D128_WGS3_MIN_SK || rows192 <= rows128) && DenseTilePerSm(p, 192) &&
+        const bool wgs3_keys = p.seqlen_k >= FA_HOPPER_D128_WGS3_MIN_SK || (p.seqlen_k > FA_HOPPER_Q2_MAX_SK && rows192 <= rows128);
+        if (wgs3_keys && DenseTilePerSm(p, 192) &&
             (FA_HOPPER_D128_WGS3_CAUSAL || EffectiveWindow(p.window_right, p) < 0))
           return Launch<T, FwdShape<128, 128, 2, 3, 1, false>, kExtra>(p, stream, scratch);
       }

@@ -6,18 +6,21 @@ TFLOP/s = 4·B·H·Sq·Sk·D (half when causal) / time. Usage: python3 bench.py 
 (LIB2, LIB3, ...: other builds of the portable kernel, timed as "ours2", "ours3", ...). Environment:
 BENCH_DTYPES (default "bf16 fp16"), BENCH_D (default "64 128 256") and BENCH_S (default "512 ... 16384")
 narrow the grid; BENCH_DISPATCH=0 skips the dispatch column; BENCH_TIMING and BENCH_INNER choose how a
-sample is timed (below); BENCH_ROUNDS (default 3) times every implementation of a point that many times,
-taking turns (each round starting with the next one), and reports the median round (one run's ratios moved by
-±5% between grids)."""
+sample is timed (below); BENCH_ROUNDS (default: one per implementation) times every implementation of a point
+that many times, taking turns in the orders of rounds.py (every position, and every neighbour, once), and reports
+the median round (one run's ratios moved by ±5% between grids); BENCH_SUSTAIN_MS (default 0) runs each implementation that long without a break before
+its timed samples, so that they are taken at the clock the GPU holds under sustained load (below)."""
 import json
 import math
 import os
+import statistics
 import sys
 
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 import fa
+from rounds import round_order
 
 REPS, WARM, SETS = 25, 5, 3
 # How a sample is timed (BENCH_TIMING). torch's SDPA takes 100-125 us of host time per call on the GPU
@@ -33,7 +36,12 @@ REPS, WARM, SETS = 25, 5, 3
 TIMING = os.environ.get("BENCH_TIMING", "graph")
 INNER = int(os.environ.get("BENCH_INNER", "10"))
 SAMPLE_MS = float(os.environ.get("BENCH_SAMPLE_MS", "1.0"))
-ROUNDS = max(1, int(os.environ.get("BENCH_ROUNDS", "3")))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "0"))  # 0: as many rounds as implementations
+# The H100 runs these kernels at its 700 W power limit: a few seconds of one kernel settle at about 1.5 GHz, where
+# the 30 ms bursts of the default timing start from whatever clock the last idle moment left. Kernels that
+# tie under sustained load read up to 10% apart in bursts (RESULTS.md, Hopper, 2026-11-24 01:45). With
+# BENCH_SUSTAIN_MS each implementation first runs that long (graph replays, no gap before the samples).
+SUSTAIN_MS = float(os.environ.get("BENCH_SUSTAIN_MS", "0"))
 
 
 def timed(fn, sets):
@@ -65,6 +73,9 @@ def timed(fn, sets):
         except Exception:
             torch.cuda.synchronize()
             method = "batch"
+    if SUSTAIN_MS > 0:
+        for i in range(max(1, round(SUSTAIN_MS / max(rough * inner, 1e-3)))):
+            sample(i)
     times = []
     for i in range(REPS):
         a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
@@ -148,10 +159,11 @@ def main():
                         except Exception as e:  # a backend that refuses a shape is recorded as such
                             samples[name] = None
                             row[name + "_error"] = str(e)[:200]
-                    for rnd in range(ROUNDS):  # the implementations take turns, so clock drift hits them alike
-                        # and each round starts one later: the first timed after the previous point read up to 5%
-                        # lower in A/A runs (RESULTS.md, 2026-11-23 23:55)
-                        for name, fn in impls[rnd % len(impls):] + impls[:rnd % len(impls)]:
+                    rounds = ROUNDS if ROUNDS > 0 else len(impls)
+                    for rnd in range(rounds):  # the implementations take turns, so clock drift hits them alike;
+                        # each takes every position and neighbour (rounds.py): the first timed after a new point's
+                        # setup, and the one timed after cuDNN, read up to 5-7% low in A/A runs (RESULTS.md)
+                        for name, fn in (impls[i] for i in round_order(len(impls), rnd)):
                             if samples[name] is None:
                                 continue
                             use_portable(name)
@@ -163,7 +175,7 @@ def main():
                                 row[name + "_error"] = str(e)[:200]
                     for name, _ in impls:
                         ms = sorted(samples[name]) if samples[name] else None
-                        row[name] = None if ms is None else flop / (ms[len(ms) // 2] * 1e-3) / 1e12
+                        row[name] = None if ms is None else flop / (statistics.median(ms) * 1e-3) / 1e12
                         if ms is not None and len(ms) > 1:
                             row[name + "_spread"] = (ms[-1] - ms[0]) / ms[len(ms) // 2]
                     os.environ.pop("FA_ONNX_HOPPER", None)
@@ -177,9 +189,10 @@ def main():
                     del sets
     with open(out_path, "w") as fh:
         json.dump({"device": torch.cuda.get_device_name(), "torch": torch.__version__, "timing": TIMING,
-                   "inner": INNER, "rounds": ROUNDS, "rows": rows}, fh, indent=1)
+                   "inner": INNER, "rounds": ROUNDS or "one per implementation", "sustain_ms": SUSTAIN_MS, "rows": rows}, fh, indent=1)
     fallbacks = sorted({k[:-len("_timing")] for r in rows for k, v in r.items() if k.endswith("_timing") and v != TIMING})
-    print(f"\ntiming: {TIMING}, {1 if TIMING == 'launch' else f'up to {INNER}'} launches a sample (about {SAMPLE_MS} ms), median of {REPS}, median of {ROUNDS} rounds"
+    print(f"\ntiming: {TIMING}, {1 if TIMING == 'launch' else f'up to {INNER}'} launches a sample (about {SAMPLE_MS} ms), median of {REPS}, median of {ROUNDS or 'one per implementation'} rounds"
+          + (f", each after {SUSTAIN_MS:.0f} ms of sustained load" if SUSTAIN_MS > 0 else "")
           + (f"; timed batched (not capturable in a graph): {', '.join(fallbacks)}" if fallbacks else ""))
     # Short table last: TFLOP/s, ratio to flash and cuDNN.
     # ours: the first build (sm80 kernel); ours2..: the other builds; dispatch: what Run picks here.

@@ -2,9 +2,10 @@
 
 Rotating one fixed order (round r starting with the r-th) puts every implementation first once but behind the same
 neighbour every other time, and the one timed right after cuDNN read up to 7% low in an A/A run (bench/RESULTS.md,
-Hopper, 2026-11-24 02:20: of two copies of one library, the other read higher at all 16 points, by up to 7%). Rows of a Williams square instead:
-over n rounds of n implementations each takes every position once and, for even n, follows every other one once
-(odd n: the next n rounds run the rows backwards, which evens out the neighbours over 2n).
+Hopper, 2026-11-24 02:20: of two copies of one library, the other read higher at all 16 points, by up to 7%).
+Rows of a Williams square instead: over n rounds of n implementations each takes every position once and, for
+even n, follows every other one once (odd n: the next n rounds run the rows backwards, which evens out the
+neighbours over 2n).
 """
 
 

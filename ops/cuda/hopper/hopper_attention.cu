@@ -50,6 +50,10 @@
 #ifndef FA_HOPPER_L2_GROUP_MB
 #define FA_HOPPER_L2_GROUP_MB 8
 #endif
+// Calls without a causal or sliding window take one head per L2 group (Launch; 0: the size above for all).
+#ifndef FA_HOPPER_SHARED_KV_ORDER
+#define FA_HOPPER_SHARED_KV_ORDER 1
+#endif
 #ifndef FA_HOPPER_D64_EXTRA_WGS  // D 64 with a per-key bias or mask (3: 281 vs 248 TFLOP/s measured with a mask)
 #define FA_HOPPER_D64_EXTRA_WGS 3
 #endif
@@ -276,10 +280,18 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   }
   a.num_tiles = base_tiles * a.num_splits;
   // K and V of one (batch, head) pair take 4·Sk·D bytes; keep the pairs in flight within a part of
-  // the 50 MB L2.
+  // the 50 MB L2. Tiles go out longest first across a group's heads (causal tiles differ in length).
+  // Without a causal or sliding window a head's tiles are equally long: one head per group then puts
+  // neighbouring tiles on the same K/V, so CTAs running side by side read the same blocks at about the
+  // same time (L2 sector reads 36.0M -> 20.6M at D 128 S 1024). Measured +2-5% at S 512, level elsewhere,
+  // in bursts and under the 700 W limit alike (bench/RESULTS.md, Hopper, 2026-11-24 02:45).
   const int64_t kv_bytes = int64_t(4) * p.seqlen_k * p.head_dim;
-  a.heads_per_group = int(std::max<int64_t>(
-      1, std::min<int64_t>(int64_t(p.batch) * p.heads_q, (int64_t(FA_HOPPER_L2_GROUP_MB) << 20) / kv_bytes)));
+  const bool equal_tiles = EffectiveWindow(p.window_left, p) < 0 && EffectiveWindow(p.window_right, p) < 0;
+  a.heads_per_group =
+      FA_HOPPER_SHARED_KV_ORDER && equal_tiles
+          ? 1
+          : int(std::max<int64_t>(1, std::min<int64_t>(int64_t(p.batch) * p.heads_q,
+                                                       (int64_t(FA_HOPPER_L2_GROUP_MB) << 20) / kv_bytes)));
   // Per-key mask: the admitted key range of each mask row first, so that the kernel skips the
   // blocks outside it (padding).
   a.key_range = nullptr;

@@ -13,6 +13,7 @@ import math
 import os
 import statistics
 import sys
+import time
 
 import torch
 import torch.nn.functional as F
@@ -468,11 +469,17 @@ def sanitize(kern, varlen_only=False):
     return 0
 
 
-def time_ms(fn, inputs, reps=10, inner=10):
-    """Median over `reps` of the mean time of `inner` back-to-back launches, rotating input sets."""
+def time_ms(fn, inputs, reps=10, inner=10, sustain_ms=0.0):
+    """Median over `reps` of the mean time of `inner` back-to-back launches, rotating input sets; after
+    `sustain_ms` of launches without a break, when given (the power-limited clock; bench.py's BENCH_SUSTAIN_MS)."""
     for i in range(3):
         fn(*inputs[i % len(inputs)])
     torch.cuda.synchronize()
+    start = time.perf_counter()
+    while (time.perf_counter() - start) * 1e3 < sustain_ms:
+        for i in range(10):
+            fn(*inputs[i % len(inputs)])
+        torch.cuda.synchronize()
     samples = []
     for r in range(reps):
         st, en = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)

@@ -7,7 +7,9 @@ and every neighbour once; default one round per build, at least 4), and reports 
 its ratio to the first build. Give one library twice (under two names) for an A/A control: the spread
 between those two columns is the noise to read the others by.
 
-  compare.py --libs base=LIB1 new=LIB2 [--points D,S,causal ...] [--rounds N] [--dtype bf16|fp16]
+  compare.py --libs base=LIB1 new=LIB2 [--points D,S,causal ...] [--rounds N] [--dtype bf16|fp16] [--sustain-ms MS]
+
+--sustain-ms runs each build that long without a break before its samples (the clock under sustained load).
 """
 import argparse
 import os
@@ -30,10 +32,12 @@ def main():
     ap.add_argument("--points", nargs="*", default=DEFAULT_POINTS, help="D,S,causal (anchors grid shapes)")
     ap.add_argument("--rounds", type=int, default=0, help="0: one per build (at least 4)")
     ap.add_argument("--dtype", choices=["bf16", "fp16"], default="bf16")
+    ap.add_argument("--sustain-ms", type=float, default=0.0, help="run each build this long before its samples")
     a = ap.parse_args()
     dtype = torch.bfloat16 if a.dtype == "bf16" else torch.float16
     builds = [(spec.split("=", 1)[0], Kernel(spec.split("=", 1)[1])) for spec in a.libs]
-    print(f"device: {torch.cuda.get_device_name()}  {a.dtype}  rounds {a.rounds or max(4, len(builds))}")
+    print(f"device: {torch.cuda.get_device_name()}  {a.dtype}  rounds {a.rounds or max(4, len(builds))}"
+          + (f"  sustained {a.sustain_ms:.0f} ms" if a.sustain_ms else ""))
     print("point".ljust(20) + "".join(f"{n:>10s}" for n, _ in builds) + "   ratios to " + builds[0][0])
     for point in a.points:
         D, S, causal = (int(x) for x in point.split(","))
@@ -49,7 +53,8 @@ def main():
             # Every build in every position and behind every other (rounds.py): the first one timed after a
             # new point's setup, and the one timed after a given neighbour, read differently from the rest.
             for n, _ in (builds[i] for i in round_order(len(builds), r)):
-                ms = time_ms(lambda i: launches[n][i](), [(i,) for i in range(3)], reps=5, inner=10)
+                ms = time_ms(lambda i: launches[n][i](), [(i,) for i in range(3)], reps=5, inner=10,
+                             sustain_ms=a.sustain_ms)
                 rates[n].append(flops / ms / 1e9)
         med = {n: statistics.median(r) for n, r in rates.items()}
         ref = med[builds[0][0]]

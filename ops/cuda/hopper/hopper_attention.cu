@@ -284,7 +284,7 @@ std::string Launch(const AttentionParams& p, cudaStream_t stream, Scratch& scrat
   // Without a causal or sliding window a head's tiles are equally long: one head per group then puts
   // neighbouring tiles on the same K/V, so CTAs running side by side read the same blocks at about the
   // same time (L2 sector reads 36.0M -> 20.6M at D 128 S 1024). Measured +2-5% at S 512, level elsewhere,
-  // in bursts and under the 700 W limit alike (bench/RESULTS.md, Hopper, 2026-11-24 02:45).
+  // in bursts and under the 700 W limit alike (bench/RESULTS.md, Hopper, 2026-11-24 02:30).
   const int64_t kv_bytes = int64_t(4) * p.seqlen_k * p.head_dim;
   const bool equal_tiles = EffectiveWindow(p.window_left, p) < 0 && EffectiveWindow(p.window_right, p) < 0;
   a.heads_per_group =

@@ -8,8 +8,9 @@ BENCH_DTYPES (default "bf16 fp16"), BENCH_D (default "64 128 256") and BENCH_S (
 narrow the grid; BENCH_DISPATCH=0 skips the dispatch column; BENCH_TIMING and BENCH_INNER choose how a
 sample is timed (below); BENCH_ROUNDS (default: one per implementation) times every implementation of a point
 that many times, taking turns in the orders of rounds.py (every position, and every neighbour, once), and reports
-the median round (one run's ratios moved by ±5% between grids); BENCH_SUSTAIN_MS (default 0) runs each implementation that long without a break before
-its timed samples, so that they are taken at the clock the GPU holds under sustained load (below)."""
+the median over the rounds (one run's ratios moved by ±5% between grids); BENCH_SUSTAIN_MS (default 0) runs each
+implementation that long without a break before its timed samples, so that they are taken at the clock the GPU
+holds under sustained load (below)."""
 import json
 import math
 import os
@@ -37,8 +38,8 @@ TIMING = os.environ.get("BENCH_TIMING", "graph")
 INNER = int(os.environ.get("BENCH_INNER", "10"))
 SAMPLE_MS = float(os.environ.get("BENCH_SAMPLE_MS", "1.0"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "0"))  # 0: as many rounds as implementations
-# The H100 runs these kernels at its 700 W power limit: a few seconds of one kernel settle at about 1.5 GHz, where
-# the 30 ms bursts of the default timing start from whatever clock the last idle moment left. Kernels that
+# The H100 runs these kernels at its 700 W power limit: a few seconds of one kernel settle at 1.4-1.8 GHz (by kernel),
+# where the 30 ms bursts of the default timing start from whatever clock the last idle moment left. Kernels that
 # tie under sustained load read up to 10% apart in bursts (RESULTS.md, Hopper, 2026-11-24 01:45). With
 # BENCH_SUSTAIN_MS each implementation first runs that long (graph replays, no gap before the samples).
 SUSTAIN_MS = float(os.environ.get("BENCH_SUSTAIN_MS", "0"))

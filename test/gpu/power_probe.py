@@ -4,7 +4,8 @@ anchors-grid points, each run for a few seconds while nvidia-smi samples every 5
   python3 power_probe.py LIB.so D,S,causal [D,S,causal ...]
 
 Prints, per point and round, the host-loop rate in TFLOP/s and the median power and SM clock. On the H100 every
-grid kernel runs at the 700 W limit, so sustained rates follow work per joule (bench/RESULTS.md, Hopper, 2026-11-24 01:45)."""
+grid kernel runs at the 700 W limit, so sustained rates follow work per joule (bench/RESULTS.md, Hopper,
+2026-11-24 01:45)."""
 import math
 import statistics
 import subprocess

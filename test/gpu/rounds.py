@@ -10,7 +10,8 @@ neighbours over 2n).
 
 
 def round_order(n, r):
-    """Indices 0..n-1 in the order round r times them: row r mod n of the Williams square 0, 1, n-1, 2, n-2, ... (+ r)."""
+    """Indices 0..n-1 in the order round r times them: row r mod n of the Williams square
+    0, 1, n-1, 2, n-2, ... (+ r mod n)."""
     steps, lo, hi = [0], 1, n - 1
     while len(steps) < n:
         steps.append(lo)

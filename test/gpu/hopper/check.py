@@ -470,8 +470,9 @@ def sanitize(kern, varlen_only=False):
 
 
 def time_ms(fn, inputs, reps=10, inner=10, sustain_ms=0.0):
-    """Median over `reps` of the mean time of `inner` back-to-back launches, rotating input sets; after
-    `sustain_ms` of launches without a break, when given (the power-limited clock; bench.py's BENCH_SUSTAIN_MS)."""
+    """Median over `reps` of the mean time of `inner` back-to-back launches, rotating input sets; when
+    `sustain_ms` is given, after that long of launches (a sync every ten): the power-limited clock, as with
+    bench.py's BENCH_SUSTAIN_MS."""
     for i in range(3):
         fn(*inputs[i % len(inputs)])
     torch.cuda.synchronize()

@@ -19,7 +19,8 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # rounds.py (after ours: test/gpu has a check.py too)
+# rounds.py from test/gpu, searched after this folder: test/gpu has a check.py of its own
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from check import Kernel, make_qkv, time_ms  # noqa: E402
 from rounds import round_order  # noqa: E402
 

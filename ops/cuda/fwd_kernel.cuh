@@ -992,10 +992,11 @@ __global__ void __launch_bounds__(FwdConfig<kD, kGeneral, kVar>::kThreads, FwdCo
   if (staged) {
     // Every row of the warp's own part of the Q tile, without a branch per store: rows past the
     // sequence are written and never copied out, rows without keys are written as zeros and then
-    // overwritten below. The swizzle (tile::swizzle) of each of this thread's rows depends on g alone.
+    // overwritten below. This thread's rows are g mod 8 (warp_row, mt * 16 and r * 8 are multiples of 8),
+    // so one swizzle mask serves them all.
     __syncwarp();  // this warp's Q fragment reads are done before its rows are overwritten
     T* const row0 = sO + (warp_row + g) * C::kChunks * 8 + t4 * 2;
-    const int sw = C::kChunks % 8 == 0 ? g : (g >> 1) & 3;
+    const int sw = tile::swizzle_mask<C::kChunks>(g);
 #pragma unroll
     for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll

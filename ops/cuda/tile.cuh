@@ -94,14 +94,19 @@ __device__ __forceinline__ float tanh_fast(float x) {
 // Shared-memory tile of rows x kChunks 16-byte chunks (kChunks a multiple of 4). The chunk index is
 // XOR-swizzled with the row so that the 8 row addresses of one ldmatrix matrix (8 consecutive rows,
 // same chunk) fall into 8 different 16-byte bank groups: no bank conflicts, no padding.
+// swizzle_mask: what a row's chunk indices are XORed with. It depends on row mod 8 alone, so rows 8 apart share it.
 template <int kChunks>
-__device__ __forceinline__ int swizzle(int row, int chunk) {
+__device__ __forceinline__ int swizzle_mask(int row) {
   static_assert(kChunks % 4 == 0, "tile width must be a multiple of 32 elements");
   if constexpr (kChunks % 8 == 0) {
-    return row * kChunks + (chunk ^ (row & 7));
+    return row & 7;
   } else {  // rows of 4 mod 8 chunks: two rows share a 128-byte line, so vary by row/2
-    return row * kChunks + (chunk ^ ((row >> 1) & 3));
+    return (row >> 1) & 3;
   }
+}
+template <int kChunks>
+__device__ __forceinline__ int swizzle(int row, int chunk) {
+  return row * kChunks + (chunk ^ swizzle_mask<kChunks>(row));
 }
 
 // One fixed 16-byte column of a tile's rows: copy i (i < kCopies) moves the chunk at src + i·step

@@ -108,10 +108,7 @@ def main():
                     for _ in range(SETS):  # each set is 3 x 64 MB: rotation defeats the 50 MB L2
                         q, k, v = (torch.randn(B, S, H, D, device="cuda", dtype=dt) for _ in range(3))
                         sets.append((q, k, v, torch.empty_like(q)))
-                    p = fa.AttentionParams()
-                    p.dtype, p.batch, p.heads_q, p.heads_kv = fa.DT[dt], B, H, H
-                    p.seqlen_q, p.seqlen_k, p.head_dim, p.head_dim_v = S, S, D, D
-                    p.scale, p.window_right, p.bottom_right = 1 / math.sqrt(D), (0 if causal else -1), False
+                    p = fa.grid_params(dt, B, S, H, D, causal)
 
                     def kernel(library):
                         def f(q, k, v, o):

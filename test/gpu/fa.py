@@ -63,6 +63,16 @@ def load(path):
     return lib
 
 
+def grid_params(dtype, B, S, H, D, causal):
+    """AttentionParams of one anchors-grid call: B × S tokens, H heads of D on [B, S, H, D] tensors, scale
+    1/sqrt(D), causal (top-left) or not. The tensors are the caller's (p.q, p.k, p.v, p.o = view(...))."""
+    p = AttentionParams()
+    p.dtype, p.batch, p.heads_q, p.heads_kv = DT[dtype], B, H, H
+    p.seqlen_q, p.seqlen_k, p.head_dim, p.head_dim_v = S, S, D, D
+    p.scale, p.window_right, p.bottom_right = 1 / math.sqrt(D), (0 if causal else -1), False
+    return p
+
+
 def view(t, kind):
     """TensorView of a tensor stored as [B,S,H,D] ('bshd'), [B,H,S,D] ('bhsd') or [T,H,D] ('thd')."""
     s = t.stride()

@@ -6,7 +6,6 @@ anchors-grid points, each run for a few seconds while nvidia-smi samples every 5
 Prints, per point and round, the host-loop rate in TFLOP/s and the median power and SM clock. On the H100 every
 grid kernel runs at the 700 W limit, so sustained rates follow work per joule (bench/RESULTS.md, Hopper,
 2026-11-24 01:45)."""
-import math
 import statistics
 import subprocess
 import sys
@@ -49,10 +48,7 @@ def main():
         B, H = 16384 // S, 2048 // D
         q, k, v = (torch.randn(B, S, H, D, device="cuda", dtype=torch.bfloat16) for _ in range(3))
         o = torch.empty_like(q)
-        p = fa.AttentionParams()
-        p.dtype, p.batch, p.heads_q, p.heads_kv = fa.DT[torch.bfloat16], B, H, H
-        p.seqlen_q, p.seqlen_k, p.head_dim, p.head_dim_v = S, S, D, D
-        p.scale, p.window_right = 1 / math.sqrt(D), (0 if causal else -1)
+        p = fa.grid_params(torch.bfloat16, B, S, H, D, causal)
         p.q, p.k, p.v, p.o = fa.view(q, "bshd"), fa.view(k, "bshd"), fa.view(v, "bshd"), fa.view(o, "bshd")
         qt, kt, vt = (x.transpose(1, 2) for x in (q, k, v))
 

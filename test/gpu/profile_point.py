@@ -2,7 +2,6 @@
 python3 profile_point.py LIB.so|cudnn|flash D S causal [dtype]. The grid's shape rules (batch·S = 16k
 tokens, heads·D = 2048). LIB.so is the CUDA library (FA_ONNX_HOPPER=0 for the portable kernel);
 "cudnn" and "flash" run torch's SDPA backend of that name on the same tensors (the anchors)."""
-import math
 import sys
 
 import torch
@@ -29,10 +28,7 @@ def main():
         return
     lib = fa.load(which)
     o = torch.empty_like(q)
-    p = fa.AttentionParams()
-    p.dtype, p.batch, p.heads_q, p.heads_kv = fa.DT[dt], B, H, H
-    p.seqlen_q, p.seqlen_k, p.head_dim, p.head_dim_v = S, S, D, D
-    p.scale, p.window_right = 1 / math.sqrt(D), (0 if causal else -1)
+    p = fa.grid_params(dt, B, S, H, D, causal)
     p.q, p.k, p.v, p.o = fa.view(q, "bshd"), fa.view(k, "bshd"), fa.view(v, "bshd"), fa.view(o, "bshd")
     for _ in range(3):
         err = fa.run(lib, p)
